@@ -1,0 +1,53 @@
+# shoprec — continuous training of a clickstream recommender. `make demo`, `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+RUNTIMES := lambda glue ml airflow localstack infra
+PY := .venvs/lambda/bin/python
+export PYTHONPATH := $(CURDIR)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+API_PORT ?= 8000
+export API_PORT
+DATASET ?=
+
+.PHONY: help setup venvs jars cdk-cli up down status demo test test-unit lint clean
+
+help:
+	@echo "make demo    set up, start the local cloud, run the pipeline DAG once, serve the API"
+	@echo "make test    every test (unit, Spark, TensorFlow, Airflow, integration)"
+	@echo "make setup | up | down | status | lint | clean"
+
+setup: venvs jars cdk-cli ## idempotent: a second run takes seconds
+
+venvs: $(RUNTIMES:%=.venvs/%/.shoprec-stamp)
+
+.venvs/%/.shoprec-stamp: envs/%.txt envs/%.lock tools/make-venv
+	@tools/make-venv $*
+
+jars:
+	@tools/fetch-jars
+
+cdk-cli: cdk-cli/node_modules/.package-lock.json
+
+cdk-cli/node_modules/.package-lock.json: cdk-cli/package.json cdk-cli/package-lock.json
+	@echo "[setup] npm ci (CDK CLI)"; cd cdk-cli && npm ci --silent --no-audit --no-fund
+
+up: venvs jars
+	@$(PY) -m shoprec.local.services up
+
+down:
+	@$(PY) -m shoprec.local.services down
+
+status:
+	@$(PY) -m shoprec.local.services status
+
+demo: setup up
+	@$(PY) -m shoprec.local.demo $(if $(DATASET),--dataset $(DATASET))
+
+test: setup
+	@tools/run-tests
+
+lint: setup
+	@.venvs/infra/bin/ruff check . && .venvs/infra/bin/ruff format --check .
+
+clean: down
+	rm -rf .run

@@ -1,0 +1,82 @@
+"""Glue job: Kafka topic → staging zone (Parquet, partitioned, catalogued), exactly once.
+
+Structured Streaming with ``availableNow``: each run consumes what arrived since the
+checkpoint, then stops. Micro-batches are idempotent (repeats of staged event ids are
+dropped), so a retried batch or a re-published event adds no rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.utils import AnalysisException
+
+from shoprec import logs
+from shoprec.contracts import StagingJobArgs
+from shoprec.layout import LakeLayout
+from shoprec.schema import PARTITION_COLUMNS
+from shoprec.spark.session import get_spark
+from shoprec.spark.staging import (
+    ensure_table,
+    kafka_options,
+    new_events,
+    parse_records,
+    register_partitions,
+)
+
+
+def main(argv: list[str]) -> dict[str, int]:
+    args = StagingJobArgs.from_argv(argv)
+    logger = logs.configure("stage_events", args.run_id)
+    layout = LakeLayout(args.lake_bucket)
+    spark = get_spark("stage_events")
+    events_uri = layout.uri(layout.STAGING_EVENTS_PREFIX, "s3a")
+    ensure_table(spark, args.database, args.table, events_uri)
+    totals = {"read": 0, "staged": 0, "duplicates": 0, "quarantined": 0, "batches": 0}
+    partition_names = [n for n, _ in PARTITION_COLUMNS]
+
+    def stage_batch(batch: DataFrame, batch_id: int) -> None:
+        batch = batch.persist()
+        events, rejected = parse_records(batch)
+        dates = [r[0] for r in events.select("event_date").distinct().collect()]
+        try:
+            existing = spark.read.parquet(events_uri).where(F.col("event_date").isin(dates))
+        except AnalysisException:  # nothing staged yet
+            existing = None
+        fresh = new_events(events, existing).persist()
+        staged = fresh.count()
+        if staged:
+            fresh.write.mode("append").partitionBy(*partition_names).parquet(events_uri)
+            partitions = [tuple(r) for r in fresh.select(*partition_names).distinct().collect()]
+            register_partitions(spark, args.database, args.table, events_uri, partitions)
+        quarantined = rejected.count()
+        if quarantined:
+            key = f"{layout.quarantine_prefix('stage')}run_id={args.run_id}/batch={batch_id}"
+            rejected.write.mode("overwrite").json(layout.uri(key, "s3a"))
+        read = batch.count()
+        counts = {"read": read, "staged": staged, "quarantined": quarantined,
+                  "duplicates": read - quarantined - staged, "batches": 1}
+        for name, value in counts.items():
+            totals[name] += value
+        logs.log(logger, "batch staged", batch_id=batch_id, **counts)
+        fresh.unpersist()
+        batch.unpersist()
+
+    query = (
+        spark.readStream.format("kafka").options(**kafka_options(args)).load()
+        .writeStream.foreachBatch(stage_batch)
+        .option("checkpointLocation", layout.uri(layout.checkpoint_prefix("stage_events"), "s3a"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination()
+    logs.log(logger, "staging done", **totals)
+    print(json.dumps({"stage_events": totals}))
+    return totals
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

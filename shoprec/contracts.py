@@ -1,0 +1,167 @@
+"""Typed contracts between CDK, the Lambdas, the Glue jobs, SageMaker and the DAG.
+
+Each class is the single definition of a set of names: environment variables of a Lambda,
+arguments of a Glue job, hyperparameters of the training job. Producers render them with
+``to_env`` / ``to_arguments`` / ``to_hyperparameters``; consumers parse them back with the
+matching ``from_*``. A renamed field changes both sides at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar, get_type_hints
+
+ENV_PREFIX = "SHOPREC_"
+DEFAULT_TOPIC = "clickstream.events"
+DEFAULT_DATABASE = "shoprec"
+EVENTS_TABLE = "events"
+
+T = TypeVar("T", bound="_Contract")
+
+
+class ContractError(ValueError):
+    """A missing or malformed setting (the message names it)."""
+
+
+def _convert(name: str, raw: str, type_: Any) -> Any:
+    try:
+        if type_ is bool:
+            if raw.lower() not in {"true", "false", "1", "0"}:
+                raise ValueError(raw)
+            return raw.lower() in {"true", "1"}
+        if type_ in (int, float):
+            return type_(raw)
+    except ValueError:
+        raise ContractError(f"{name}: expected {type_.__name__}, got {raw!r}") from None
+    return raw
+
+
+@dataclasses.dataclass(frozen=True)
+class _Contract:
+    @classmethod
+    def _from_mapping(cls: type[T], values: Mapping[str, str], key_of: Any) -> T:
+        hints = get_type_hints(cls)
+        kwargs = {}
+        for field in dataclasses.fields(cls):
+            key = key_of(field.name)
+            if key in values:
+                kwargs[field.name] = _convert(key, values[key], hints[field.name])
+            elif field.default is dataclasses.MISSING:
+                raise ContractError(f"missing required setting {key}")
+        return cls(**kwargs)
+
+    def _items(self) -> list[tuple[str, str]]:
+        return [
+            (f.name, str(getattr(self, f.name)).lower()
+             if isinstance(getattr(self, f.name), bool) else str(getattr(self, f.name)))
+            for f in dataclasses.fields(self)
+        ]
+
+
+class EnvContract(_Contract):
+    """Settings read from environment variables ``SHOPREC_<FIELD>``."""
+
+    @staticmethod
+    def env_name(field: str) -> str:
+        return ENV_PREFIX + field.upper()
+
+    @classmethod
+    def env_names(cls) -> list[str]:
+        return [cls.env_name(f.name) for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_env(cls: type[T], environ: Mapping[str, str]) -> T:
+        return cls._from_mapping(environ, cls.env_name)  # type: ignore[attr-defined]
+
+    def to_env(self) -> dict[str, str]:
+        return {self.env_name(name): value for name, value in self._items()}
+
+
+class JobArguments(_Contract):
+    """Glue job arguments ``--<field>`` (Glue passes them as ``--name value`` pairs)."""
+
+    @classmethod
+    def argument_names(cls) -> list[str]:
+        return [f"--{f.name}" for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_argv(cls: type[T], argv: Sequence[str]) -> T:
+        pairs: dict[str, str] = {}
+        it = iter(argv)
+        for token in it:
+            if token.startswith("--"):
+                value = next(it, None)
+                if value is None:
+                    raise ContractError(f"argument {token} has no value")
+                pairs[token] = value
+        return cls._from_mapping(pairs, lambda name: f"--{name}")
+
+    def to_arguments(self) -> dict[str, str]:
+        return {f"--{name}": value for name, value in self._items()}
+
+    def to_argv(self) -> list[str]:
+        return [token for pair in self.to_arguments().items() for token in pair]
+
+
+@dataclasses.dataclass(frozen=True)
+class KafkaSettings(EnvContract):
+    kafka_bootstrap: str
+    kafka_auth: str = "plaintext"  # plaintext (local Kafka) | iam (MSK, SASL OAUTHBEARER)
+    topic: str = DEFAULT_TOPIC
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectorSettings(KafkaSettings):
+    """Environment of a collector Lambda."""
+
+    lake_bucket: str = ""
+    source: str = "weblog"
+    watermark_parameter: str = "/shoprec/watermarks/weblog"
+    max_objects: int = 50  # incoming objects per invocation: bounds the Lambda's run time
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiSettings(EnvContract):
+    """Environment of the recommendation API."""
+
+    lake_bucket: str
+    champion_refresh_seconds: int = 60
+
+
+@dataclasses.dataclass(frozen=True)
+class StagingJobArgs(JobArguments):
+    lake_bucket: str
+    kafka_bootstrap: str
+    run_id: str
+    kafka_auth: str = "plaintext"
+    topic: str = DEFAULT_TOPIC
+    database: str = DEFAULT_DATABASE
+    table: str = EVENTS_TABLE
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSetJobArgs(JobArguments):
+    lake_bucket: str
+    run_id: str
+    database: str = DEFAULT_DATABASE
+    table: str = EVENTS_TABLE
+    validation_days: float = 1.0
+    min_item_support: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingHyperparameters(JobArguments):
+    """SageMaker hyperparameters of ``sagemaker/training/train.py`` (passed as ``--name value``)."""
+
+    model_version: str
+    data_run: str
+    epochs: int = 5
+    embedding_dim: int = 64
+    batch_size: int = 256
+    learning_rate: float = 0.005
+    max_length: int = 20
+    seed: int = 42
+
+    def to_hyperparameters(self) -> dict[str, str]:
+        return dict(self._items())

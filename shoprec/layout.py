@@ -1,0 +1,49 @@
+"""Where everything lives in the data lake (one bucket, zones as prefixes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHAMPION_KEY = "analytics/models/champion.json"
+
+
+@dataclass(frozen=True)
+class LakeLayout:
+    bucket: str
+
+    def uri(self, key: str, scheme: str = "s3") -> str:
+        """``s3://bucket/key`` (or ``s3a://`` for Hadoop's S3 connector)."""
+        return f"{scheme}://{self.bucket}/{key}"
+
+    # Raw logs as the shop's servers deliver them (the collectors' input).
+    @staticmethod
+    def incoming_prefix(source: str) -> str:
+        return f"incoming/source={source}/"
+
+    @staticmethod
+    def landing_key(source: str, ingest_date: str, batch_id: str) -> str:
+        return f"landing/source={source}/ingest_date={ingest_date}/{batch_id}.csv"
+
+    @staticmethod
+    def quarantine_key(stage: str, source: str, ingest_date: str, batch_id: str) -> str:
+        return (
+            f"quarantine/stage={stage}/source={source}/ingest_date={ingest_date}/{batch_id}.jsonl"
+        )
+
+    @staticmethod
+    def quarantine_prefix(stage: str) -> str:
+        return f"quarantine/stage={stage}/"
+
+    STAGING_EVENTS_PREFIX = "staging/events/"
+
+    @staticmethod
+    def checkpoint_prefix(job: str) -> str:
+        return f"checkpoints/{job}/"
+
+    @staticmethod
+    def training_prefix(run_id: str) -> str:
+        return f"staging/training/{run_id}/"
+
+    @staticmethod
+    def model_prefix(version: str) -> str:
+        return f"analytics/models/{version}/"

@@ -1,0 +1,34 @@
+"""Invoke a Lambda handler in-process, as the Lambda runtime would (LocalStack cannot run it).
+
+``python -m shoprec.local.invoke <handler.py> '<event json>'`` prints ``{"lambda_result": ...}``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class LocalContext:
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def main(argv: list[str]) -> None:
+    path, event = Path(argv[0]), json.loads(argv[1]) if len(argv) > 1 else {}
+    spec = importlib.util.spec_from_file_location(f"handler_{path.parent.name}", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.handler(event, LocalContext(function_name=path.parent.name))
+    print(json.dumps({"lambda_result": result}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,277 @@
+"""Start and stop the local stand-in cloud: LocalStack (S3, SSM) and a Kafka KRaft broker.
+
+``python -m shoprec.local.services up|down|status``. Logs, pids and data live under the run
+folder (``.run/``); ``down`` stops exactly the processes whose pids it recorded. ``up`` is
+safe to repeat, and a service that fails to start is reported with the tail of its log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shoprec.local.runtime import (
+    ENV_FILE,
+    JARS,
+    REPO,
+    RUN_DIR,
+    Ports,
+    cloud_env,
+    venv_python,
+)
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    ready: Callable[[], bool]
+    env: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[], None] = lambda: None
+
+    @property
+    def folder(self) -> Path:
+        return RUN_DIR / self.name
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "log"
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _localstack_ready(port: int) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_localstack/init/ready",
+                                        timeout=2) as response:
+                return bool(json.load(response).get("completed"))
+        except (OSError, ValueError):
+            return False
+
+    return ready
+
+
+def localstack(ports: Ports) -> Service:
+    folder = RUN_DIR / "localstack"
+    dirs = {name: folder / name for name in ("fs", "tmp", "cache", "config", "s3")}
+    return Service(
+        name="localstack",
+        command=[venv_python("localstack"), "-m", "shoprec.local.localstack_launcher"],
+        ready=_localstack_ready(ports.localstack),
+        env={
+            "PYTHONPATH": str(REPO),
+            "GATEWAY_LISTEN": f"127.0.0.1:{ports.localstack}",
+            "LOCALSTACK_HOST": f"127.0.0.1:{ports.localstack}",
+            "SQS_ENDPOINT_STRATEGY": "path",
+            "SERVICES": "s3,ssm,sts,iam,kms,sqs,apigateway,cloudformation,logs",
+            "PERSISTENCE": "0",
+            "OVERRIDE_IN_DOCKER": "0",  # this machine looks like a container to LocalStack
+            "FILESYSTEM_ROOT": str(dirs["fs"]),
+            "TMPDIR": str(dirs["tmp"]),
+            "XDG_CACHE_HOME": str(dirs["cache"]),
+            "CONFIG_DIR": str(dirs["config"]),
+            "LS_S3_TMP_DIR": str(dirs["s3"]),
+            "DISABLE_EVENTS": "1",
+            "DNS_ADDRESS": "0",
+            "SKIP_SSL_CERT_DOWNLOAD": "1",
+        },
+        prepare=lambda: [d.mkdir(parents=True, exist_ok=True) for d in dirs.values()] and None,
+    )
+
+
+def _kafka_config(ports: Ports, data: Path) -> str:
+    template = (REPO / "tools" / "kafka.properties.template").read_text()
+    return string.Template(template).safe_substitute(
+        PORT=ports.kafka, CONTROLLER_PORT=ports.kafka_controller, LOG_DIR=data)
+
+
+def kafka(ports: Ports) -> Service:
+    folder = RUN_DIR / "kafka"
+    config, data = folder / "server.properties", folder / "data"
+    # Capped heap and C1-only JIT: a third less start-up CPU on a 2-core machine.
+    java = ["java", "-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{REPO / 'tools' / 'kafka-log4j.properties'}",
+            "-cp", f"{JARS / 'kafka'}/*"]
+
+    def prepare() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        config.write_text(_kafka_config(ports, data))
+        if not (data / "meta.properties").exists():
+            subprocess.run([*java, "kafka.tools.StorageTool", "format", "-t",
+                            "shoprec-local-kafka0", "-c", str(config)],
+                           check=True, capture_output=True, text=True)
+
+    return Service(name="kafka", command=[*java, "kafka.Kafka", str(config)],
+                   ready=lambda: _port_open(ports.kafka), prepare=prepare)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _recorded_pid(service: Service) -> int | None:
+    try:
+        pid = int(service.pid_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start(service: Service, timeout: float = 120) -> None:
+    if _recorded_pid(service) and service.ready():
+        print(f"[up] {service.name}: already running")
+        return
+    service.folder.mkdir(parents=True, exist_ok=True)
+    service.prepare()
+    started = time.monotonic()
+    with service.log_file.open("ab") as log:
+        process = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True,
+                                   env=os.environ | service.env, cwd=service.folder)
+    service.pid_file.write_text(str(process.pid))
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            break
+        if service.ready():
+            print(f"[up] {service.name}: ready in {time.monotonic() - started:.1f}s "
+                  f"(pid {process.pid}, log {service.log_file})")
+            return
+        time.sleep(0.3)
+    stop(service, quiet=True)
+    raise SystemExit(f"[up] {service.name} failed to start (exit {process.poll()}); "
+                     f"last lines of {service.log_file}:\n{_tail(service.log_file)}")
+
+
+def stop(service: Service, quiet: bool = False) -> None:
+    pid = _recorded_pid(service)
+    if pid is None:
+        if not quiet:
+            print(f"[down] {service.name}: not running")
+        service.pid_file.unlink(missing_ok=True)
+        return
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while _alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.2)
+        if not _alive(pid):
+            break
+    service.pid_file.unlink(missing_ok=True)
+    if not quiet:
+        print(f"[down] {service.name}: stopped (pid {pid})")
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def api(ports: Ports) -> Service:
+    """The Chalice app under ``chalice local`` (API Gateway + Lambda stand-in)."""
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports.api}/health", timeout=5):
+                return True
+        except urllib.error.HTTPError:
+            return True  # answering (e.g. 503 before a champion exists)
+        except OSError:
+            return False
+
+    chalice = str(Path(venv_python("lambda")).parent / "chalice")
+    return Service(
+        name="api",
+        command=[chalice, "--project-dir", str(REPO / "api"), "local", "--host", "127.0.0.1",
+                 "--port", str(ports.api), "--no-autoreload"],
+        ready=ready,
+        env=cloud_env(ports) | {"PYTHONPATH": str(REPO)},
+    )
+
+
+def services(ports: Ports) -> list[Service]:
+    """Everything ``down`` stops; ``up`` starts the cloud, the demo starts the API."""
+    return [localstack(ports), kafka(ports), api(ports)]
+
+
+def up(ports: Ports) -> dict[str, str]:
+    for service in (localstack(ports), kafka(ports)):
+        start(service)
+    env = cloud_env(ports)
+    provision(env)
+    ENV_FILE.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
+    return env
+
+
+def provision(env: dict[str, str]) -> None:
+    """What ``cdk deploy`` creates in AWS and the local pipeline needs: the lake bucket."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"],
+                      region_name=env["AWS_DEFAULT_REGION"],
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    s3.create_bucket(Bucket=env["SHOPREC_LAKE_BUCKET"])  # idempotent for the owner
+    print(f"[up] bucket s3://{env['SHOPREC_LAKE_BUCKET']} ready")
+
+
+def down(ports: Ports) -> None:
+    for service in reversed(services(ports)):
+        stop(service)
+    ENV_FILE.unlink(missing_ok=True)
+
+
+def main(argv: list[str]) -> None:
+    ports = Ports.from_env()
+    command = argv[0] if argv else "status"
+    if command == "up":
+        up(ports)
+    elif command == "down":
+        down(ports)
+    elif command == "status":
+        for service in services(ports):
+            pid = _recorded_pid(service)
+            state = "ready" if pid and service.ready() else "running" if pid else "stopped"
+            print(f"{service.name}: {state}" + (f" (pid {pid})" if pid else ""))
+    else:
+        raise SystemExit("usage: python -m shoprec.local.services up|down|status")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

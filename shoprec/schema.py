@@ -1,0 +1,138 @@
+"""The versioned clickstream event: the one definition every stage derives from.
+
+The CSV header of the landing zone, the JSON on the Kafka topic, the Spark schema of the
+staging job and the Glue table columns are all generated from ``FIELDS``; contract tests
+check that they stay equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from enum import Enum
+
+SCHEMA_VERSION = 1
+
+
+class Source(str, Enum):
+    WEBLOG = "weblog"
+    SOLR = "solr"
+    ELASTICSEARCH = "elasticsearch"
+    REPLAY = "replay"
+
+
+class EventType(str, Enum):
+    VIEW = "view"
+    ADD_TO_CART = "add_to_cart"
+    PURCHASE = "purchase"
+    SEARCH = "search"
+    CLICK = "click"
+    PAGE = "page"
+
+
+class UserAgentClass(str, Enum):
+    BROWSER = "browser"
+    BOT = "bot"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One clickstream event, as every stage sees it (field order = column order)."""
+
+    event_id: str
+    event_time: datetime  # UTC, millisecond precision
+    source: str
+    event_type: str
+    session_id: str
+    user_id: str | None
+    item_id: str | None
+    query: str | None
+    url: str
+    status: int
+    referrer: str | None
+    user_agent_class: str
+    origin: str  # where the raw line came from: "<object key>:<line number>"
+
+    def to_record(self) -> dict[str, object]:
+        """A JSON-ready dict: times as ISO-8601 UTC with milliseconds."""
+        record = asdict(self)
+        record["event_time"] = format_time(self.event_time)
+        return record
+
+    def to_json(self) -> str:
+        return json.dumps({"v": SCHEMA_VERSION, **self.to_record()}, separators=(",", ":"))
+
+
+# (name, Spark/Hive type) in column order, derived from the dataclass.
+_SQL_TYPES = {
+    "event_time": "timestamp",
+    "status": "int",
+}
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Event))
+NULLABLE: frozenset[str] = frozenset(
+    f.name for f in fields(Event) if "None" in str(f.type)
+)
+COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (name, _SQL_TYPES.get(name, "string")) for name in FIELD_NAMES
+)
+# Partition columns of the staging table: derived from the event, not stored in the files.
+PARTITION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source", "string"),
+    ("event_type", "string"),
+    ("event_date", "string"),
+)
+
+
+def spark_ddl() -> str:
+    """The event schema as a Spark DDL string (``from_json`` / ``spark.read.schema``)."""
+    return ", ".join(f"`{name}` {sql_type}" for name, sql_type in COLUMNS)
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def event_id(source: str, origin: str, raw_line: str) -> str:
+    """Deterministic id: re-collecting the same line from the same place yields the same id."""
+    digest = hashlib.sha256(f"{source}\x1f{origin}\x1f{raw_line}".encode())
+    return digest.hexdigest()[:32]
+
+
+class SchemaError(ValueError):
+    """A record that does not match the event schema (the message is the reason)."""
+
+
+def event_from_record(record: dict[str, object]) -> Event:
+    """Validate a decoded JSON/CSV record and build the event, or raise SchemaError."""
+    version = record.get("v", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise SchemaError(f"unsupported schema version {version!r}")
+    missing = [n for n in FIELD_NAMES if n not in NULLABLE and record.get(n) in (None, "")]
+    if missing:
+        raise SchemaError(f"missing required fields: {', '.join(missing)}")
+    values = {n: (record.get(n) if record.get(n) != "" else None) for n in FIELD_NAMES}
+    try:
+        values["event_time"] = parse_time(str(values["event_time"]))
+        values["status"] = int(str(values["status"]))
+    except ValueError as error:
+        raise SchemaError(f"bad value: {error}") from None
+    if values["source"] not in {s.value for s in Source}:
+        raise SchemaError(f"unknown source {values['source']!r}")
+    if values["event_type"] not in {t.value for t in EventType}:
+        raise SchemaError(f"unknown event_type {values['event_type']!r}")
+    return Event(**values)  # type: ignore[arg-type]
+
+
+def table_columns() -> tuple[tuple[str, str], ...]:
+    """Columns stored in the staging Parquet files (partition columns live in the path)."""
+    partitions = {name for name, _ in PARTITION_COLUMNS}
+    return tuple((name, kind) for name, kind in COLUMNS if name not in partitions)

@@ -1,0 +1,93 @@
+"""Serving without TensorFlow: the session GRU in NumPy, with a popularity fallback.
+
+The equations are Keras' GRU with ``reset_after=True`` and gate order z | r | h, so the
+scores equal the trained model's (a parity test checks it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+WEIGHTS_FILE = "weights.npz"
+VOCABULARY_FILE = "vocabulary.json"
+MANIFEST_FILE = "manifest.json"
+MODEL_FILES = (WEIGHTS_FILE, VOCABULARY_FILE, MANIFEST_FILE)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass(frozen=True)
+class GruScorer:
+    weights: dict[str, np.ndarray]
+
+    def state(self, indices: list[int]) -> np.ndarray:
+        w = self.weights
+        units = w["gru_recurrent"].shape[0]
+        h = np.zeros(units, dtype=np.float32)
+        for index in indices:
+            x = w["embedding"][index] @ w["gru_kernel"] + w["gru_bias"][0]
+            r_in = h @ w["gru_recurrent"] + w["gru_bias"][1]
+            z = _sigmoid(x[:units] + r_in[:units])
+            r = _sigmoid(x[units:2 * units] + r_in[units:2 * units])
+            candidate = np.tanh(x[2 * units:] + r * r_in[2 * units:])
+            h = z * h + (1.0 - z) * candidate
+        return h
+
+    def scores(self, indices: list[int]) -> np.ndarray:
+        logits = self.state(indices) @ self.weights["dense_kernel"] + self.weights["dense_bias"]
+        logits[0] = -np.inf  # padding
+        return logits
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    items: list[tuple[str, float]]
+    tier: str  # "model" or "popular" (no known item in the session)
+
+
+class SessionRecommender:
+    def __init__(self, scorer: GruScorer, item_ids: list[str], manifest: dict[str, Any]):
+        self.scorer, self.item_ids, self.manifest = scorer, item_ids, manifest
+        self.index = {item: i for i, item in enumerate(item_ids) if i > 0}
+        self.max_length = int(manifest["hyperparameters"]["max_length"])
+        popular = [self.index[i] for i in manifest["popular_items"] if i in self.index]
+        self.popular = np.asarray(popular, dtype=np.int64)
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["model_version"])
+
+    @property
+    def catalogue_size(self) -> int:
+        return len(self.item_ids) - 1
+
+    @classmethod
+    def load(cls, directory: Path) -> SessionRecommender:
+        with np.load(directory / WEIGHTS_FILE) as data:
+            weights = {name: data[name] for name in data.files}
+        item_ids = json.loads((directory / VOCABULARY_FILE).read_text())
+        manifest = json.loads((directory / MANIFEST_FILE).read_text())
+        return cls(GruScorer(weights), item_ids, manifest)
+
+    def recommend(self, session_items: list[str], k: int) -> Recommendation:
+        known = [self.index[i] for i in session_items if i in self.index][-self.max_length:]
+        if not known:
+            top = self.popular[:k]
+            scores = 1.0 / (np.arange(len(top)) + 1.0)  # rank-based score, best first
+            return Recommendation([(self.item_ids[i], float(s)) for i, s in zip(top, scores)],
+                                  "popular")
+        logits = self.scorer.scores(known)
+        k = min(k, self.catalogue_size)
+        top = np.argpartition(-logits, k - 1)[:k]
+        top = top[np.argsort(-logits[top], kind="stable")]
+        probabilities = np.exp(logits[top] - logits[top[0]])
+        probabilities /= np.exp(logits[1:] - logits[top[0]]).sum()
+        return Recommendation(
+            [(self.item_ids[i], float(p)) for i, p in zip(top, probabilities)], "model")

@@ -1,0 +1,104 @@
+"""Where the shop's web-server logs come from in the demo and the tests.
+
+* ``replay_yoochoose``: renders a YooChoose-format file (``SessionId<TAB>ItemId<TAB>Time``)
+  as access-log lines, one product page view per click.
+* ``generate_shop``: a small seeded synthetic shop with learnable structure (items in
+  co-viewed groups, browsing that mostly moves to the next item of the group), plus the
+  noise real logs have (asset requests, a client without cookies, a bot).
+
+Both return log files as ``{file name: text}``, rotated daily like a web server's logs.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from shoprec.weblog import render_line
+
+
+@dataclass
+class LogFiles:
+    files: dict[str, str] = field(default_factory=dict)
+    lines: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # input rows not rendered, by reason
+
+
+def _rotate_daily(lines: Iterable[tuple[datetime, str]]) -> LogFiles:
+    by_day: dict[str, list[str]] = defaultdict(list)
+    count = 0
+    for when, line in sorted(lines, key=lambda pair: pair[0]):
+        by_day[when.strftime("%Y-%m-%d")].append(line)
+        count += 1
+    files = {f"access-{day}.log": "\n".join(rows) + "\n" for day, rows in sorted(by_day.items())}
+    return LogFiles(files=files, lines=count)
+
+
+def replay_yoochoose(path: Path) -> LogFiles:
+    """Render every click of a YooChoose-format TSV as a product-page access-log line."""
+    rendered: list[tuple[datetime, str]] = []
+    skipped: dict[str, int] = defaultdict(int)
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t")
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:3]] != ["SessionId", "ItemId", "Time"]:
+            raise ValueError(f"{path}: expected header SessionId<TAB>ItemId<TAB>Time")
+        for row in reader:
+            try:
+                session, item, seconds = row[0], row[1], float(row[2])
+            except (IndexError, ValueError):
+                skipped["malformed_row"] += 1
+                continue
+            if not session or not item:
+                skipped["malformed_row"] += 1
+                continue
+            # Sorting is stable, so same-millisecond clicks keep the file's order.
+            when = datetime.fromtimestamp(round(seconds, 3), tz=timezone.utc)
+            rendered.append((when, render_line(when, session, f"/product/{item}")))
+    logs = _rotate_daily(rendered)
+    logs.skipped = dict(skipped)
+    return logs
+
+
+def generate_shop(
+    seed: int = 7,
+    days: int = 3,
+    sessions_per_day: int = 1500,
+    items: int = 600,
+    group_size: int = 12,
+    start: datetime = datetime(2026, 11, 1, tzinfo=timezone.utc),
+) -> LogFiles:
+    """A synthetic shop whose sessions a sequence model can learn."""
+    rng = random.Random(seed)
+    groups = [list(range(g, min(g + group_size, items))) for g in range(0, items, group_size)]
+    popularity = [1.0 / (rank + 1) ** 0.8 for rank in range(len(groups))]
+    lines: list[tuple[datetime, str]] = []
+    session_no = 0
+    for day in range(days):
+        for _ in range(sessions_per_day):
+            session_no += 1
+            session = f"s{seed}-{session_no}"
+            when = start + timedelta(days=day, seconds=rng.uniform(0, 86_000))
+            group = rng.choices(groups, weights=popularity)[0]
+            position = rng.randrange(len(group))
+            for _ in range(rng.randint(2, 9)):
+                item = 100_000 + group[position]
+                lines.append((when, render_line(when, session, f"/product/{item}")))
+                if rng.random() < 0.08:
+                    when += timedelta(seconds=rng.uniform(2, 30))
+                    lines.append((when, render_line(when, session, f"/cart/add/{item}",
+                                                    method="POST")))
+                when += timedelta(seconds=rng.uniform(5, 120))
+                step = 1 if rng.random() < 0.75 else rng.randrange(len(group))
+                position = (position + step) % len(group)
+            if rng.random() < 0.05:  # noise a real server log has
+                lines.append((when, render_line(when, session, "/static/app.js")))
+            if rng.random() < 0.02:
+                noisy = render_line(when, session, "/product/1", agent="Googlebot/2.1")
+                lines.append((when, noisy.rsplit(' "session=', 1)[0]))
+    return _rotate_daily(lines)

@@ -1,0 +1,87 @@
+"""Training set: staged events → ordered sessions, item vocabulary, time-based split.
+
+The split follows the session-based protocol of the evaluation (GRU4Rec / session-rec):
+sessions that end in the last ``validation_days`` are validation, the rest training;
+validation keeps only items known in training, and every session has at least two clicks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from shoprec.schema import EventType, UserAgentClass
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    train: DataFrame  # session_id, items (array<string>, in click order), start_time, end_time
+    validation: DataFrame
+    vocabulary: DataFrame  # item_id, item_index (1-based; 0 is padding), clicks
+    split_time: str
+
+
+def product_views(events: DataFrame) -> DataFrame:
+    """Successful product-page views by people (bots and errors are not behaviour)."""
+    return events.where(
+        (F.col("event_type") == EventType.VIEW.value)
+        & (F.col("status") < 400)
+        & (F.col("user_agent_class") != UserAgentClass.BOT.value)
+        & F.col("item_id").isNotNull()
+    )
+
+
+def sessions(views: DataFrame) -> DataFrame:
+    """One row per session, items in click order (ties broken by position in the log)."""
+    position = F.split("origin", "@")
+    ordered = views.select(
+        "session_id", "item_id", "event_time",
+        position.getItem(0).alias("log_key"),
+        position.getItem(1).cast("long").alias("log_offset"),
+    )
+    grouped = ordered.groupBy("session_id").agg(
+        F.sort_array(F.collect_list(F.struct("event_time", "log_key", "log_offset", "item_id")))
+        .alias("clicks"),
+        F.min("event_time").alias("start_time"),
+        F.max("event_time").alias("end_time"),
+    )
+    return grouped.select("session_id", F.col("clicks.item_id").alias("items"),
+                          "start_time", "end_time")
+
+
+def _keep_known(frame: DataFrame, vocabulary: DataFrame) -> DataFrame:
+    """Drop clicks on items outside the vocabulary; keep sessions with two or more left."""
+    clicks = frame.select("session_id", "start_time", "end_time",
+                          F.posexplode("items").alias("position", "item_id"))
+    known = clicks.join(F.broadcast(vocabulary.select("item_id")), on="item_id")
+    regrouped = known.groupBy("session_id", "start_time", "end_time").agg(
+        F.sort_array(F.collect_list(F.struct("position", "item_id"))).alias("clicks"))
+    return regrouped.select("session_id", F.col("clicks.item_id").alias("items"),
+                            "start_time", "end_time").where(F.size("items") >= 2)
+
+
+def build(events: DataFrame, validation_days: float, min_item_support: int) -> TrainingSet:
+    all_sessions = sessions(product_views(events)).where(F.size("items") >= 2).cache()
+    end = all_sessions.agg(F.max("end_time")).first()[0]
+    if end is None:
+        raise ValueError("no sessions with two or more product views to train on")
+    split = end - timedelta(days=validation_days)
+    train_raw = all_sessions.where(F.col("end_time") < F.lit(split))
+    validation_raw = all_sessions.where(F.col("end_time") >= F.lit(split))
+    counts = train_raw.select(F.explode("items").alias("item_id")).groupBy("item_id").count()
+    vocabulary = (
+        counts.where(F.col("count") >= min_item_support)
+        .withColumn("item_index", F.row_number().over(
+            Window.orderBy(F.desc("count"), "item_id")))
+        .select("item_id", "item_index", F.col("count").alias("clicks"))
+    )
+    return TrainingSet(
+        train=_keep_known(train_raw, vocabulary),
+        validation=_keep_known(validation_raw, vocabulary),
+        vocabulary=vocabulary,
+        split_time=split.isoformat(),
+    )

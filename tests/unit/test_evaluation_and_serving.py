@@ -1,0 +1,66 @@
+import json
+
+import numpy as np
+import pytest
+
+from shoprec.evaluation import evaluate, hit_rate_and_mrr, next_item_cases, popularity_recommender
+from shoprec.serving import GruScorer, SessionRecommender
+
+pytestmark = pytest.mark.unit
+
+
+def test_next_item_cases_follow_the_protocol():
+    prefixes, targets = next_item_cases([[1, 2, 3], [4, 5]])
+    assert prefixes == [[1], [1, 2], [4]] and targets.tolist() == [2, 3, 5]
+
+
+def test_hit_rate_and_mrr_by_hand():
+    top = np.array([[5, 2, 9], [1, 3, 4], [7, 8, 6]])
+    hr, mrr = hit_rate_and_mrr(top, np.array([2, 4, 0]))
+    assert hr == pytest.approx(2 / 3)
+    assert mrr == pytest.approx((1 / 2 + 1 / 3 + 0) / 3)
+
+
+def test_popularity_baseline_ranks_by_training_clicks():
+    recommend = popularity_recommender([[1, 2, 2], [2, 3, 3, 3, 3]])
+    assert recommend([[1]], 3).tolist() == [[3, 2, 1]]
+    metrics = evaluate(recommend, [[1, 3], [3, 2]], k=1)
+    assert metrics == {"hr@1": 0.5, "mrr@1": 0.5, "predictions": 2}
+
+
+def _tiny_recommender(tmp_path):
+    rng = np.random.default_rng(0)
+    units, items = 4, 6  # 5 items + padding
+    weights = {
+        "embedding": rng.normal(size=(items, units)).astype(np.float32),
+        "gru_kernel": rng.normal(size=(units, 3 * units)).astype(np.float32),
+        "gru_recurrent": rng.normal(size=(units, 3 * units)).astype(np.float32),
+        "gru_bias": rng.normal(size=(2, 3 * units)).astype(np.float32),
+        "dense_kernel": rng.normal(size=(units, items)).astype(np.float32),
+        "dense_bias": np.zeros(items, dtype=np.float32),
+    }
+    np.savez(tmp_path / "weights.npz", **weights)
+    (tmp_path / "vocabulary.json").write_text(json.dumps(["<pad>", "a", "b", "c", "d", "e"]))
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        "model_version": "v1", "hyperparameters": {"max_length": "20"},
+        "popular_items": ["c", "a", "b", "e", "d"]}))
+    return SessionRecommender.load(tmp_path)
+
+
+def test_recommender_returns_k_distinct_known_items_best_first(tmp_path):
+    model = _tiny_recommender(tmp_path)
+    result = model.recommend(["a", "b"], 3)
+    ids = [item for item, _ in result.items]
+    scores = [score for _, score in result.items]
+    assert result.tier == "model" and len(set(ids)) == 3 and "<pad>" not in ids
+    assert scores == sorted(scores, reverse=True)
+    logits = GruScorer(model.scorer.weights).scores([1, 2])
+    assert ids[0] == model.item_ids[int(np.argmax(logits))]
+
+
+def test_unknown_or_empty_sessions_fall_back_to_popular_items(tmp_path):
+    model = _tiny_recommender(tmp_path)
+    for session in ([], ["nope"]):
+        result = model.recommend(session, 2)
+        assert result.tier == "popular"
+        assert [item for item, _ in result.items] == ["c", "a"]

@@ -1,0 +1,86 @@
+import json
+
+import pytest
+
+from shoprec.contracts import (
+    CollectorSettings,
+    ContractError,
+    StagingJobArgs,
+    TrainingHyperparameters,
+)
+from shoprec.schema import (
+    COLUMNS,
+    FIELD_NAMES,
+    PARTITION_COLUMNS,
+    SchemaError,
+    event_from_record,
+    spark_ddl,
+    table_columns,
+)
+from shoprec.weblog import parse_line, render_line
+from datetime import datetime, timezone
+
+pytestmark = pytest.mark.unit
+
+
+def _event():
+    line = render_line(datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=timezone.utc), "s1",
+                       "/product/9")
+    return parse_line(line, "weblog", "incoming/x.log@0")
+
+
+def test_json_round_trip_keeps_every_field():
+    event = _event()
+    assert event_from_record(json.loads(event.to_json())) == event
+
+
+def test_every_representation_derives_from_the_event_fields():
+    assert [name for name, _ in COLUMNS] == list(FIELD_NAMES)
+    assert spark_ddl().count("`") == 2 * len(FIELD_NAMES)
+    stored = [name for name, _ in table_columns()]
+    partitions = [name for name, _ in PARTITION_COLUMNS]
+    assert set(stored) | set(partitions) == set(FIELD_NAMES) | {"event_date"}
+    assert not set(stored) & set(partitions)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"v": 2}, "unsupported schema version"),
+        ({"session_id": ""}, "missing required fields: session_id"),
+        ({"event_type": "teleport"}, "unknown event_type"),
+        ({"event_time": "yesterday"}, "bad value"),
+    ],
+)
+def test_invalid_records_are_rejected(change, message):
+    record = json.loads(_event().to_json()) | change
+    with pytest.raises(SchemaError, match=message):
+        event_from_record(record)
+
+
+def test_env_contract_round_trip_and_names():
+    settings = CollectorSettings(kafka_bootstrap="k:9092", lake_bucket="b", max_objects=3)
+    env = settings.to_env()
+    assert set(env) == set(CollectorSettings.env_names())
+    assert env["SHOPREC_MAX_OBJECTS"] == "3"
+    assert CollectorSettings.from_env(env) == settings
+
+
+def test_env_contract_reports_missing_and_malformed_settings():
+    with pytest.raises(ContractError, match="SHOPREC_KAFKA_BOOTSTRAP"):
+        CollectorSettings.from_env({})
+    with pytest.raises(ContractError, match="SHOPREC_MAX_OBJECTS"):
+        CollectorSettings.from_env({"SHOPREC_KAFKA_BOOTSTRAP": "k", "SHOPREC_MAX_OBJECTS": "x"})
+
+
+def test_job_arguments_round_trip_through_glue_style_argv():
+    args = StagingJobArgs(lake_bucket="b", kafka_bootstrap="k:1", run_id="r1")
+    argv = ["--JOB_NAME", "stage_events", *args.to_argv()]
+    assert StagingJobArgs.from_argv(argv) == args
+    assert set(args.to_arguments()) == set(StagingJobArgs.argument_names())
+
+
+def test_hyperparameters_parse_sagemaker_style():
+    hp = TrainingHyperparameters(model_version="v1", data_run="r1", epochs=2)
+    assert TrainingHyperparameters.from_argv(hp.to_argv()) == hp
+    assert hp.to_hyperparameters()["epochs"] == "2"
