@@ -23,6 +23,8 @@ venvs: $(RUNTIMES:%=.venvs/%/.shoprec-stamp)
 .venvs/%/.shoprec-stamp: envs/%.txt envs/%.lock tools/make-venv
 	@tools/make-venv $*
 
+.venvs/infra/.shoprec-stamp: requirements.txt
+
 jars:
 	@tools/fetch-jars
 

@@ -21,13 +21,15 @@ JSON_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-
 @lru_cache(maxsize=1)
 def champion() -> ChampionHolder:
     settings = ApiSettings.from_env(os.environ)
-    return ChampionHolder(aws.client("s3"), LakeLayout(settings.lake_bucket),
-                          settings.champion_refresh_seconds)
+    return ChampionHolder(
+        aws.client("s3"), LakeLayout(settings.lake_bucket), settings.champion_refresh_seconds
+    )
 
 
 def _error(status: int, message: str) -> Response:
-    return Response(body={"error": message}, status_code=status,
-                    headers={"Content-Type": "application/json"})
+    return Response(
+        body={"error": message}, status_code=status, headers={"Content-Type": "application/json"}
+    )
 
 
 @app.route("/health", methods=["GET"])
@@ -36,8 +38,7 @@ def health() -> Response | dict:
         model = champion().get()
     except NoChampion as error:
         return _error(503, str(error))
-    return {"status": "ok", "model_version": model.version,
-            "catalogue_size": model.catalogue_size}
+    return {"status": "ok", "model_version": model.version, "catalogue_size": model.catalogue_size}
 
 
 @app.route("/recommendations", methods=["POST"], content_types=JSON_CONTENT_TYPES)

@@ -7,7 +7,7 @@ stand-in cloud (``make demo``); run ids flow between tasks through XCom.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
@@ -42,28 +42,28 @@ def _current() -> tuple[Any, str, dict[str, Any]]:
     },
 )
 def clickstream_training() -> None:
-    @task
+    @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
     def collect_weblog() -> dict[str, Any]:
         backend, run_id, _ = _current()
         return backend.collect(run_id)
 
-    @task
+    @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
     def stage_events(collected: dict[str, Any]) -> dict[str, Any]:
         backend, run_id, _ = _current()
         return backend.stage_events(run_id)
 
-    @task
+    @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
     def build_training_set(staged: dict[str, Any]) -> dict[str, Any]:
         backend, run_id, params = _current()
         return backend.build_training_set(run_id, float(params["validation_days"]))
 
-    @task
+    @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
     def train_model(training_set: dict[str, Any]) -> dict[str, Any]:
         backend, run_id, params = _current()
-        version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         return backend.train(run_id, version, epochs=int(params["epochs"]))
 
-    @task
+    @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
     def promote_model(trained: dict[str, Any]) -> dict[str, Any]:
         backend, run_id, _ = _current()
         return backend.promote(run_id, trained["model_version"])

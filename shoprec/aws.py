@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5,
-                 read_timeout=60)
+_CONFIG = Config(
+    retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     """A cached client; the endpoint and credentials come from the standard AWS variables."""
     return boto3.session.Session().client(service, config=_CONFIG)

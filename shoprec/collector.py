@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shoprec.contracts import CollectorSettings
@@ -80,18 +80,24 @@ def _parse_object(batch: _Batch, key: str, data: bytes, start: int, source: str)
             batch.events.append(parsed)
             continue
         reason = parsed.reason if complete else "truncated_line"
-        batch.rejected.append(asdict(Rejection(reason, parsed.detail)) |
-                              {"origin": origin, "raw": text})
+        batch.rejected.append(
+            asdict(Rejection(reason, parsed.detail)) | {"origin": origin, "raw": text}
+        )
 
 
 def _pending_objects(s3: Any, layout: LakeLayout, source: str, mark: Watermark) -> list[dict]:
     paginator = s3.get_paginator("list_objects_v2")
-    listed = [obj for page in paginator.paginate(Bucket=layout.bucket,
-                                                 Prefix=layout.incoming_prefix(source))
-              for obj in page.get("Contents", [])]
+    listed = [
+        obj
+        for page in paginator.paginate(Bucket=layout.bucket, Prefix=layout.incoming_prefix(source))
+        for obj in page.get("Contents", [])
+    ]
     return sorted(
-        (o for o in listed
-         if o["Key"] > mark.key or (o["Key"] == mark.key and o["Size"] > mark.offset)),
+        (
+            o
+            for o in listed
+            if o["Key"] > mark.key or (o["Key"] == mark.key and o["Size"] > mark.offset)
+        ),
         key=lambda o: o["Key"],
     )
 
@@ -113,13 +119,14 @@ def load_watermark(ssm: Any, name: str) -> Watermark:
     return Watermark(**json.loads(value))
 
 
-def collect(settings: CollectorSettings, s3: Any, ssm: Any, publish: Publisher,
-            now: datetime | None = None) -> CollectResult:
+def collect(
+    settings: CollectorSettings, s3: Any, ssm: Any, publish: Publisher, now: datetime | None = None
+) -> CollectResult:
     """One invocation: read what is new, land it, publish it, then move the watermark."""
     layout = LakeLayout(settings.lake_bucket)
     mark = load_watermark(ssm, settings.watermark_parameter)
     pending = _pending_objects(s3, layout, settings.source, mark)
-    todo, later = pending[: settings.max_objects], pending[settings.max_objects:]
+    todo, later = pending[: settings.max_objects], pending[settings.max_objects :]
     result = CollectResult(more=bool(later))
     if not todo:
         result.watermark = asdict(mark)
@@ -128,25 +135,34 @@ def collect(settings: CollectorSettings, s3: Any, ssm: Any, publish: Publisher,
     batch = _Batch()
     for obj in todo:
         start = mark.offset if obj["Key"] == mark.key else 0
-        body = s3.get_object(Bucket=layout.bucket, Key=obj["Key"],
-                             Range=f"bytes={start}-")["Body"].read()
+        body = s3.get_object(Bucket=layout.bucket, Key=obj["Key"], Range=f"bytes={start}-")[
+            "Body"
+        ].read()
         _parse_object(batch, obj["Key"], body, start, settings.source)
         batch.ranges.append(f"{obj['Key']}:{start}-{start + len(body)}")
         mark = Watermark(obj["Key"], start + len(body))
 
     batch_id = hashlib.sha256("|".join(batch.ranges).encode()).hexdigest()[:20]
-    day = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d")
+    day = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
     if batch.events:
         result.landing_key = layout.landing_key(settings.source, day, batch_id)
-        s3.put_object(Bucket=layout.bucket, Key=result.landing_key,
-                      Body=_csv_text(batch.events).encode(), ContentType="text/csv")
+        s3.put_object(
+            Bucket=layout.bucket,
+            Key=result.landing_key,
+            Body=_csv_text(batch.events).encode(),
+            ContentType="text/csv",
+        )
     if batch.rejected:
         result.quarantine_key = layout.quarantine_key("collect", settings.source, day, batch_id)
         body = "".join(json.dumps(r) + "\n" for r in batch.rejected)
         s3.put_object(Bucket=layout.bucket, Key=result.quarantine_key, Body=body.encode())
     result.published = publish(settings, batch.events) if batch.events else 0
-    ssm.put_parameter(Name=settings.watermark_parameter, Value=json.dumps(asdict(mark)),
-                      Type="String", Overwrite=True)
+    ssm.put_parameter(
+        Name=settings.watermark_parameter,
+        Value=json.dumps(asdict(mark)),
+        Type="String",
+        Overwrite=True,
+    )
 
     result.objects, result.lines, result.events = len(todo), batch.lines, len(batch.events)
     result.quarantined = len(batch.rejected)

@@ -53,8 +53,12 @@ class _Contract:
 
     def _items(self) -> list[tuple[str, str]]:
         return [
-            (f.name, str(getattr(self, f.name)).lower()
-             if isinstance(getattr(self, f.name), bool) else str(getattr(self, f.name)))
+            (
+                f.name,
+                str(getattr(self, f.name)).lower()
+                if isinstance(getattr(self, f.name), bool)
+                else str(getattr(self, f.name)),
+            )
             for f in dataclasses.fields(self)
         ]
 

@@ -33,10 +33,13 @@ def hit_rate_and_mrr(top_k: np.ndarray, targets: np.ndarray) -> tuple[float, flo
     return float(found.mean()), float(np.where(found, 1.0 / ranks, 0.0).mean())
 
 
-def evaluate(recommend: Recommender, sessions: Sequence[Sequence[int]], k: int = 20,
-             batch_size: int = 2048) -> dict[str, float]:
+def evaluate(
+    recommend: Recommender, sessions: Sequence[Sequence[int]], k: int = 20, batch_size: int = 2048
+) -> dict[str, float]:
     prefixes, targets = next_item_cases(sessions)
-    ranked = [recommend(prefixes[i:i + batch_size], k) for i in range(0, len(prefixes), batch_size)]
+    ranked = [
+        recommend(prefixes[i : i + batch_size], k) for i in range(0, len(prefixes), batch_size)
+    ]
     top_k = np.concatenate(ranked) if ranked else np.zeros((0, k), dtype=np.int64)
     hr, mrr = hit_rate_and_mrr(top_k, targets)
     return {f"hr@{k}": hr, f"mrr@{k}": mrr, "predictions": len(targets)}

@@ -29,8 +29,13 @@ def producer_config(settings: KafkaSettings) -> dict[str, Any]:
         "compression.type": "lz4",
     }
     if settings.kafka_auth == "iam":
-        config.update({"security.protocol": "SASL_SSL", "sasl.mechanisms": "OAUTHBEARER",
-                       "oauth_cb": _msk_iam_token})
+        config.update(
+            {
+                "security.protocol": "SASL_SSL",
+                "sasl.mechanisms": "OAUTHBEARER",
+                "oauth_cb": _msk_iam_token,
+            }
+        )
     elif settings.kafka_auth != "plaintext":
         raise ValueError(f"kafka_auth must be plaintext or iam, not {settings.kafka_auth!r}")
     return config
@@ -51,8 +56,12 @@ def publish(settings: KafkaSettings, events: Iterable[Event], timeout: float = 6
     for event in events:
         while True:
             try:
-                producer.produce(settings.topic, key=event.session_id, value=event.to_json(),
-                                 on_delivery=on_delivery)
+                producer.produce(
+                    settings.topic,
+                    key=event.session_id,
+                    value=event.to_json(),
+                    on_delivery=on_delivery,
+                )
                 break
             except BufferError:  # local queue full: let deliveries drain
                 producer.poll(0.5)

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CHAMPION_KEY = "analytics/models/champion.json"
+# What serving needs from a model folder (the SavedModel beside them is for endpoints).
+WEIGHTS_FILE = "weights.npz"
+VOCABULARY_FILE = "vocabulary.json"
+MANIFEST_FILE = "manifest.json"
+MODEL_FILES = (WEIGHTS_FILE, VOCABULARY_FILE, MANIFEST_FILE)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ def configure(component: str, run_id: str, stream: Any = sys.stderr) -> logging.
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # chatty, and logs at interpreter exit
     return logging.getLogger(component)
 
 

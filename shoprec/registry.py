@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shoprec.layout import CHAMPION_KEY, LakeLayout
-from shoprec.serving import MANIFEST_FILE, MODEL_FILES
+from shoprec.layout import CHAMPION_KEY, MANIFEST_FILE, MODEL_FILES, LakeLayout
 
 
 def publish(s3: Any, layout: LakeLayout, model_dir: Path, version: str) -> str:
@@ -42,9 +41,12 @@ def decide(manifest: dict[str, Any]) -> tuple[bool, str]:
 
 def promote(s3: Any, layout: LakeLayout, version: str, reason: str) -> dict[str, Any]:
     previous = read_champion(s3, layout)
-    pointer = {"version": version, "reason": reason,
-               "previous": previous["version"] if previous else None,
-               "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    pointer = {
+        "version": version,
+        "reason": reason,
+        "previous": previous["version"] if previous else None,
+        "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     s3.put_object(Bucket=layout.bucket, Key=CHAMPION_KEY, Body=json.dumps(pointer).encode())
     return pointer
 

@@ -10,20 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 
 SCHEMA_VERSION = 1
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     WEBLOG = "weblog"
     SOLR = "solr"
     ELASTICSEARCH = "elasticsearch"
     REPLAY = "replay"
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     VIEW = "view"
     ADD_TO_CART = "add_to_cart"
     PURCHASE = "purchase"
@@ -32,7 +32,7 @@ class EventType(str, Enum):
     PAGE = "page"
 
 
-class UserAgentClass(str, Enum):
+class UserAgentClass(StrEnum):
     BROWSER = "browser"
     BOT = "bot"
     OTHER = "other"
@@ -72,9 +72,7 @@ _SQL_TYPES = {
     "status": "int",
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Event))
-NULLABLE: frozenset[str] = frozenset(
-    f.name for f in fields(Event) if "None" in str(f.type)
-)
+NULLABLE: frozenset[str] = frozenset(f.name for f in fields(Event) if "None" in str(f.type))
 COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, _SQL_TYPES.get(name, "string")) for name in FIELD_NAMES
 )
@@ -92,13 +90,13 @@ def spark_ddl() -> str:
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + (
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{value.microsecond // 1000:03d}Z"
     )
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def event_id(source: str, origin: str, raw_line: str) -> str:

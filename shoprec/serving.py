@@ -13,10 +13,7 @@ from typing import Any
 
 import numpy as np
 
-WEIGHTS_FILE = "weights.npz"
-VOCABULARY_FILE = "vocabulary.json"
-MANIFEST_FILE = "manifest.json"
-MODEL_FILES = (WEIGHTS_FILE, VOCABULARY_FILE, MANIFEST_FILE)
+from shoprec.layout import MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -35,8 +32,8 @@ class GruScorer:
             x = w["embedding"][index] @ w["gru_kernel"] + w["gru_bias"][0]
             r_in = h @ w["gru_recurrent"] + w["gru_bias"][1]
             z = _sigmoid(x[:units] + r_in[:units])
-            r = _sigmoid(x[units:2 * units] + r_in[units:2 * units])
-            candidate = np.tanh(x[2 * units:] + r * r_in[2 * units:])
+            r = _sigmoid(x[units : 2 * units] + r_in[units : 2 * units])
+            candidate = np.tanh(x[2 * units :] + r * r_in[2 * units :])
             h = z * h + (1.0 - z) * candidate
         return h
 
@@ -77,12 +74,13 @@ class SessionRecommender:
         return cls(GruScorer(weights), item_ids, manifest)
 
     def recommend(self, session_items: list[str], k: int) -> Recommendation:
-        known = [self.index[i] for i in session_items if i in self.index][-self.max_length:]
+        known = [self.index[i] for i in session_items if i in self.index][-self.max_length :]
         if not known:
             top = self.popular[:k]
             scores = 1.0 / (np.arange(len(top)) + 1.0)  # rank-based score, best first
-            return Recommendation([(self.item_ids[i], float(s)) for i, s in zip(top, scores)],
-                                  "popular")
+            return Recommendation(
+                [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)], "popular"
+            )
         logits = self.scorer.scores(known)
         k = min(k, self.catalogue_size)
         top = np.argpartition(-logits, k - 1)[:k]
@@ -90,4 +88,5 @@ class SessionRecommender:
         probabilities = np.exp(logits[top] - logits[top[0]])
         probabilities /= np.exp(logits[1:] - logits[top[0]]).sum()
         return Recommendation(
-            [(self.item_ids[i], float(p)) for i, p in zip(top, probabilities)], "model")
+            [(self.item_ids[i], float(p)) for i, p in zip(top, probabilities, strict=True)], "model"
+        )

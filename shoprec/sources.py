@@ -16,7 +16,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shoprec.weblog import render_line
@@ -58,7 +58,7 @@ def replay_yoochoose(path: Path) -> LogFiles:
                 skipped["malformed_row"] += 1
                 continue
             # Sorting is stable, so same-millisecond clicks keep the file's order.
-            when = datetime.fromtimestamp(round(seconds, 3), tz=timezone.utc)
+            when = datetime.fromtimestamp(round(seconds, 3), tz=UTC)
             rendered.append((when, render_line(when, session, f"/product/{item}")))
     logs = _rotate_daily(rendered)
     logs.skipped = dict(skipped)
@@ -71,7 +71,7 @@ def generate_shop(
     sessions_per_day: int = 1500,
     items: int = 600,
     group_size: int = 12,
-    start: datetime = datetime(2026, 11, 1, tzinfo=timezone.utc),
+    start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
 ) -> LogFiles:
     """A synthetic shop whose sessions a sequence model can learn."""
     rng = random.Random(seed)
@@ -91,8 +91,9 @@ def generate_shop(
                 lines.append((when, render_line(when, session, f"/product/{item}")))
                 if rng.random() < 0.08:
                     when += timedelta(seconds=rng.uniform(2, 30))
-                    lines.append((when, render_line(when, session, f"/cart/add/{item}",
-                                                    method="POST")))
+                    lines.append(
+                        (when, render_line(when, session, f"/cart/add/{item}", method="POST"))
+                    )
                 when += timedelta(seconds=rng.uniform(5, 120))
                 step = 1 if rng.random() < 0.75 else rng.randrange(len(group))
                 position = (position + step) % len(group)

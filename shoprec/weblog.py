@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from shoprec.schema import Event, EventType, UserAgentClass, event_id
 
 _LINE = re.compile(
-    r'^(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] '
+    r"^(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "
     r'"(?P<request>[^"]*)" (?P<status>\d{3}) (?P<size>\S+) '
     r'"(?P<referrer>[^"]*)" "(?P<agent>[^"]*)"(?: "(?P<cookie>[^"]*)")?\s*$'
 )
@@ -32,7 +32,7 @@ class Rejection:
 
 
 def format_log_time(when: datetime) -> str:
-    when = when.astimezone(timezone.utc)
+    when = when.astimezone(UTC)
     return when.strftime("%d/%b/%Y:%H:%M:%S.") + f"{when.microsecond // 1000:03d} +0000"
 
 
@@ -58,7 +58,7 @@ def render_line(
 def _parse_time(text: str) -> datetime:
     for pattern in ("%d/%b/%Y:%H:%M:%S.%f %z", "%d/%b/%Y:%H:%M:%S %z"):
         try:
-            return datetime.strptime(text, pattern).astimezone(timezone.utc)
+            return datetime.strptime(text, pattern).astimezone(UTC)
         except ValueError:
             continue
     raise ValueError(text)

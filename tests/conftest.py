@@ -20,7 +20,8 @@ def cloud() -> Iterator[dict[str, str]]:
 
     ports = Ports.from_env()
     running = read_env_file() and all(
-        s.ready() for s in (services.localstack(ports), services.kafka(ports)))
+        s.ready() for s in (services.localstack(ports), services.kafka(ports))
+    )
     env = read_env_file() if running else services.up(ports)
     saved = dict(os.environ)
     os.environ.update(env)

@@ -38,6 +38,7 @@ class ChampionHolder:
         self._checked_at = time.monotonic()
         if pointer is None or (self._model and self._model.version == pointer["version"]):
             return
-        directory = registry.download(self.s3, self.layout, pointer["version"],
-                                      self._cache / pointer["version"])
+        directory = registry.download(
+            self.s3, self.layout, pointer["version"], self._cache / pointer["version"]
+        )
         self._model = SessionRecommender.load(directory)

@@ -29,12 +29,20 @@ def main(argv: list[str]) -> dict[str, object]:
         frame = getattr(dataset, name).coalesce(1)
         frame.write.mode("overwrite").parquet(layout.uri(prefix + name, "s3a"))
         counts[name] = spark.read.parquet(layout.uri(prefix + name, "s3a")).count()
-    partitions = [r[0] for r in spark.sql(
-        f"SHOW PARTITIONS `{args.database}`.`{args.table}`").collect()]
-    manifest = {"run_id": args.run_id, "split_time": dataset.split_time,
-                "sessions": counts, "source_partitions": partitions}
-    aws.client("s3").put_object(Bucket=args.lake_bucket, Key=prefix + "manifest.json",
-                                Body=json.dumps(manifest, indent=2).encode())
+    partitions = [
+        r[0] for r in spark.sql(f"SHOW PARTITIONS `{args.database}`.`{args.table}`").collect()
+    ]
+    manifest = {
+        "run_id": args.run_id,
+        "split_time": dataset.split_time,
+        "sessions": counts,
+        "source_partitions": partitions,
+    }
+    aws.client("s3").put_object(
+        Bucket=args.lake_bucket,
+        Key=prefix + "manifest.json",
+        Body=json.dumps(manifest, indent=2).encode(),
+    )
     logs.log(logger, "training set built", **counts, split_time=dataset.split_time)
     print(json.dumps({"build_training_set": manifest | {"source_partitions": len(partitions)}}))
     return manifest

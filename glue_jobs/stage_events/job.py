@@ -57,8 +57,13 @@ def main(argv: list[str]) -> dict[str, int]:
             key = f"{layout.quarantine_prefix('stage')}run_id={args.run_id}/batch={batch_id}"
             rejected.write.mode("overwrite").json(layout.uri(key, "s3a"))
         read = batch.count()
-        counts = {"read": read, "staged": staged, "quarantined": quarantined,
-                  "duplicates": read - quarantined - staged, "batches": 1}
+        counts = {
+            "read": read,
+            "staged": staged,
+            "quarantined": quarantined,
+            "duplicates": read - quarantined - staged,
+            "batches": 1,
+        }
         for name, value in counts.items():
             totals[name] += value
         logs.log(logger, "batch staged", batch_id=batch_id, **counts)
@@ -66,7 +71,9 @@ def main(argv: list[str]) -> dict[str, int]:
         batch.unpersist()
 
     query = (
-        spark.readStream.format("kafka").options(**kafka_options(args)).load()
+        spark.readStream.format("kafka")
+        .options(**kafka_options(args))
+        .load()
         .writeStream.foreachBatch(stage_batch)
         .option("checkpointLocation", layout.uri(layout.checkpoint_prefix("stage_events"), "s3a"))
         .trigger(availableNow=True)

@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 from shoprec import logs
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import evaluate, popularity_recommender
+from shoprec.layout import MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
 from shoprec.model import build_model, left_pad, serving_weights
-from shoprec.serving import MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
 
 POPULAR_ITEMS_KEPT = 100
 
@@ -31,8 +31,9 @@ def _channel(name: str) -> Path:
 
 
 def _sessions(directory: Path, index: dict[str, int]) -> list[list[int]]:
-    return [[index[i] for i in items] for items in pq.read_table(directory).column("items")
-            .to_pylist()]
+    return [
+        [index[i] for i in items] for items in pq.read_table(directory).column("items").to_pylist()
+    ]
 
 
 def _examples(sessions: list[list[int]], max_length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,15 +57,22 @@ def main(argv: list[str]) -> dict[str, object]:
     train = _sessions(_channel("train"), index)
     validation = _sessions(_channel("validation"), index)
     x, y = _examples(train, hp.max_length)
-    logs.log(logger, "data loaded", items=len(item_ids) - 1, train_sessions=len(train),
-             validation_sessions=len(validation), examples=len(y))
+    logs.log(
+        logger,
+        "data loaded",
+        items=len(item_ids) - 1,
+        train_sessions=len(train),
+        validation_sessions=len(validation),
+        examples=len(y),
+    )
 
     model = build_model(len(item_ids), hp.embedding_dim, hp.max_length)
-    model.compile(optimizer=keras.optimizers.Adam(hp.learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(hp.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     started = time.perf_counter()
-    history = model.fit(x, y, batch_size=hp.batch_size, epochs=hp.epochs, shuffle=True,
-                        verbose=2)
+    history = model.fit(x, y, batch_size=hp.batch_size, epochs=hp.epochs, shuffle=True, verbose=2)
     seconds = time.perf_counter() - started
 
     def recommend(prefixes: list, k: int) -> np.ndarray:
@@ -72,16 +80,17 @@ def main(argv: list[str]) -> dict[str, object]:
         logits[:, 0] = -np.inf
         return np.argsort(-logits, axis=1)[:, :k]
 
-    metrics = {"model": evaluate(recommend, validation),
-               "pop": evaluate(popularity_recommender(train), validation)}
+    metrics = {
+        "model": evaluate(recommend, validation),
+        "pop": evaluate(popularity_recommender(train), validation),
+    }
     logs.log(logger, "evaluated", **metrics)
 
     model_dir.mkdir(parents=True, exist_ok=True)
     model.export(str(model_dir / "saved_model" / "1"), format="tf_saved_model", verbose=False)
     np.savez(model_dir / WEIGHTS_FILE, **serving_weights(model))
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(item_ids))
-    counts = np.bincount(np.concatenate([np.asarray(s) for s in train]),
-                         minlength=len(item_ids))
+    counts = np.bincount(np.concatenate([np.asarray(s) for s in train]), minlength=len(item_ids))
     counts[0] = -1
     popular = [item_ids[i] for i in np.argsort(-counts, kind="stable")[:POPULAR_ITEMS_KEPT]]
     manifest = {
@@ -100,8 +109,17 @@ def main(argv: list[str]) -> dict[str, object]:
     }
     (model_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
     sample = [item_ids[i] for i in validation[0][:3]] if validation else popular[:3]
-    print(json.dumps({"train": {"model_version": hp.model_version, "metrics": metrics,
-                                "sample_session": sample}}))
+    print(
+        json.dumps(
+            {
+                "train": {
+                    "model_version": hp.model_version,
+                    "metrics": metrics,
+                    "sample_session": sample,
+                }
+            }
+        )
+    )
     return manifest
 
 

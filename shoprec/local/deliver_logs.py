@@ -34,13 +34,14 @@ def main(argv: list[str]) -> dict[str, object]:
     parser.add_argument("--bucket", default=LOCAL_BUCKET)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    if args.dataset:
-        logs = replay_yoochoose(args.dataset)
-    else:
-        logs = generate_shop(seed=args.seed)
+    logs = replay_yoochoose(args.dataset) if args.dataset else generate_shop(seed=args.seed)
     keys = deliver(logs, args.bucket)
-    summary = {"dataset": str(args.dataset or "synthetic shop"), "lines": logs.lines,
-               "files": len(keys), "skipped_rows": logs.skipped}
+    summary = {
+        "dataset": str(args.dataset or "synthetic shop"),
+        "lines": logs.lines,
+        "files": len(keys),
+        "skipped_rows": logs.skipped,
+    }
     print(json.dumps({"deliver": summary}), flush=True)
     return summary
 

@@ -26,23 +26,42 @@ STAGES = ("collect", "stage_events", "build_training_set", "train", "promote")
 
 def airflow_env() -> dict[str, str]:
     home = RUN_DIR / "airflow"
-    return os.environ | read_env_file() | {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "mwaa_dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "PYTHONPATH": str(REPO),
-    }
+    return (
+        os.environ
+        | read_env_file()
+        | {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "mwaa_dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "PYTHONPATH": str(REPO),
+            "NO_COLOR": "1",
+        }
+    )
 
 
 def run_dag(conf: dict[str, Any]) -> None:
     airflow = str(Path(venv_python("airflow")).parent / "airflow")
     env = airflow_env()
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-    result = subprocess.run([airflow, "dags", "test", DAG_ID, "-c", json.dumps(conf)], env=env)
-    if result.returncode != 0:
-        raise SystemExit(f"DAG {DAG_ID} failed (exit {result.returncode}); see the log above")
+    log_path = RUN_DIR / "airflow" / "dags-test.log"
+    print(f"[airflow] dags test {DAG_ID} (full log: {log_path})", flush=True)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [airflow, "dags", "test", DAG_ID, "-c", json.dumps(conf)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            if line.startswith(tuple(f"[{stage}]" for stage in STAGES)) or "Traceback" in line:
+                print(line, end="", flush=True)
+    if process.wait() != 0:
+        raise SystemExit(f"DAG {DAG_ID} failed (exit {process.returncode}); see {log_path}")
 
 
 def latest_report() -> dict[str, dict[str, Any]]:
@@ -52,9 +71,12 @@ def latest_report() -> dict[str, dict[str, Any]]:
 
 def sample_request(port: int, items: list[str]) -> tuple[str, str]:
     body = json.dumps({"session_items": items, "k": 5})
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/recommendations",
-                                     data=body.encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/recommendations",
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return body, response.read().decode()
 
@@ -86,26 +108,40 @@ def main(argv: list[str]) -> None:
     print("\n=== shoprec demo ===")
     collect, staged = report["collect"], report["stage_events"]
     print(f"log lines delivered      {delivered['lines']:>9}")
-    print(f"collector lines read     {collect['lines']:>9}  = events {collect['events']} "
-          f"+ quarantined {collect['quarantined']}")
+    print(
+        f"collector lines read     {collect['lines']:>9}  = events {collect['events']} "
+        f"+ quarantined {collect['quarantined']}"
+    )
     print(f"published to Kafka       {collect['published']:>9}")
-    print(f"staged (new rows)        {staged['staged']:>9}  (duplicates dropped "
-          f"{staged['duplicates']}, quarantined {staged['quarantined']})")
-    print(f"training set sessions    {report['build_training_set']['sessions']}")
+    print(
+        f"staged (new rows)        {staged['staged']:>9}  (duplicates dropped "
+        f"{staged['duplicates']}, quarantined {staged['quarantined']})"
+    )
+    sessions = report["build_training_set"]["sessions"]
+    print(
+        f"training set             {sessions['train']} train / {sessions['validation']} "
+        f"validation sessions, {sessions['vocabulary']} items"
+    )
     metrics = report["train"]["metrics"]
-    print(f"model HR@20/MRR@20       {metrics['model']['hr@20']:.3f} / "
-          f"{metrics['model']['mrr@20']:.3f}   (POP {metrics['pop']['hr@20']:.3f} / "
-          f"{metrics['pop']['mrr@20']:.3f}, {metrics['model']['predictions']} predictions)")
-    print(f"champion                 {report['promote'].get('version')} "
-          f"({report['promote']['reason']})")
+    print(
+        f"model HR@20/MRR@20       {metrics['model']['hr@20']:.3f} / "
+        f"{metrics['model']['mrr@20']:.3f}   (POP {metrics['pop']['hr@20']:.3f} / "
+        f"{metrics['pop']['mrr@20']:.3f}, {metrics['model']['predictions']} predictions)"
+    )
+    print(
+        f"champion                 {report['promote'].get('version')} "
+        f"({report['promote']['reason']})"
+    )
     print("\nseconds per stage:")
     for stage in STAGES:
         print(f"  {stage:<22}{report[stage]['seconds']:>8.1f}")
     for name, seconds in timings.items():
         print(f"  {name:<22}{seconds:>8.1f}")
     print("\nsample request:")
-    print(f"  curl -s -X POST http://127.0.0.1:{ports.api}/recommendations "
-          f"-H 'Content-Type: application/json' -d '{body}'")
+    print(
+        f"  curl -s -X POST http://127.0.0.1:{ports.api}/recommendations "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
     print(f"  → {answer}")
     print("\nThe local cloud and the API keep running; stop everything with: make down")
 

@@ -21,14 +21,18 @@ def _patch() -> None:
 
     import localstack.runtime.server.twisted as twisted_server
 
-    endpoint, register = (twisted_server.endpoints.TCP4ServerEndpoint,
-                          twisted_server.TwistedRuntimeServer.register)
+    endpoint, register = (
+        twisted_server.endpoints.TCP4ServerEndpoint,
+        twisted_server.TwistedRuntimeServer.register,
+    )
 
     def register_on_host(self, gateway, listen, ssl_creds=None):
         for host_port in listen:
             twisted_server.endpoints.TCP4ServerEndpoint = (
-                lambda reactor, port, _host=host_port.host, **kw:
-                endpoint(reactor, port, interface=_host, **kw))
+                lambda reactor, port, _host=host_port.host, **kw: endpoint(
+                    reactor, port, interface=_host, **kw
+                )
+            )
             try:
                 register(self, gateway, [host_port], ssl_creds)
             finally:

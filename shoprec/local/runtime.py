@@ -55,6 +55,9 @@ def read_env_file() -> dict[str, str]:
     """The settings ``make up`` wrote; empty when the services are not up."""
     if not ENV_FILE.exists():
         return {}
-    pairs = (line.removeprefix("export ").split("=", 1)
-             for line in ENV_FILE.read_text().splitlines() if "=" in line)
+    pairs = (
+        line.removeprefix("export ").split("=", 1)
+        for line in ENV_FILE.read_text().splitlines()
+        if "=" in line
+    )
     return {key: value for key, value in pairs}

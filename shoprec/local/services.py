@@ -7,8 +7,10 @@ safe to repeat, and a service that fails to start is reported with the tail of i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import string
@@ -62,8 +64,9 @@ def _port_open(port: int) -> bool:
 def _localstack_ready(port: int) -> Callable[[], bool]:
     def ready() -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_localstack/init/ready",
-                                        timeout=2) as response:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/_localstack/init/ready", timeout=2
+            ) as response:
                 return bool(json.load(response).get("completed"))
         except (OSError, ValueError):
             return False
@@ -102,28 +105,51 @@ def localstack(ports: Ports) -> Service:
 def _kafka_config(ports: Ports, data: Path) -> str:
     template = (REPO / "tools" / "kafka.properties.template").read_text()
     return string.Template(template).safe_substitute(
-        PORT=ports.kafka, CONTROLLER_PORT=ports.kafka_controller, LOG_DIR=data)
+        PORT=ports.kafka, CONTROLLER_PORT=ports.kafka_controller, LOG_DIR=data
+    )
 
 
 def kafka(ports: Ports) -> Service:
     folder = RUN_DIR / "kafka"
     config, data = folder / "server.properties", folder / "data"
     # Capped heap and C1-only JIT: a third less start-up CPU on a 2-core machine.
-    java = ["java", "-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration=file:{REPO / 'tools' / 'kafka-log4j.properties'}",
-            "-cp", f"{JARS / 'kafka'}/*"]
+    java = [
+        "java",
+        "-Xms64m",
+        "-Xmx512m",
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{REPO / 'tools' / 'kafka-log4j.properties'}",
+        "-cp",
+        f"{JARS / 'kafka'}/*",
+    ]
 
     def prepare() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         config.write_text(_kafka_config(ports, data))
         if not (data / "meta.properties").exists():
-            subprocess.run([*java, "kafka.tools.StorageTool", "format", "-t",
-                            "shoprec-local-kafka0", "-c", str(config)],
-                           check=True, capture_output=True, text=True)
+            subprocess.run(
+                [
+                    *java,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    "shoprec-local-kafka0",
+                    "-c",
+                    str(config),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
 
-    return Service(name="kafka", command=[*java, "kafka.Kafka", str(config)],
-                   ready=lambda: _port_open(ports.kafka), prepare=prepare)
+    return Service(
+        name="kafka",
+        command=[*java, "kafka.Kafka", str(config)],
+        ready=lambda: _port_open(ports.kafka),
+        prepare=prepare,
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -157,21 +183,31 @@ def start(service: Service, timeout: float = 120) -> None:
     service.prepare()
     started = time.monotonic()
     with service.log_file.open("ab") as log:
-        process = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True,
-                                   env=os.environ | service.env, cwd=service.folder)
+        process = subprocess.Popen(
+            service.command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=os.environ | service.env,
+            cwd=service.folder,
+        )
     service.pid_file.write_text(str(process.pid))
     while time.monotonic() - started < timeout:
         if process.poll() is not None:
             break
         if service.ready():
-            print(f"[up] {service.name}: ready in {time.monotonic() - started:.1f}s "
-                  f"(pid {process.pid}, log {service.log_file})")
+            print(
+                f"[up] {service.name}: ready in {time.monotonic() - started:.1f}s "
+                f"(pid {process.pid}, log {service.log_file})"
+            )
             return
         time.sleep(0.3)
     stop(service, quiet=True)
-    raise SystemExit(f"[up] {service.name} failed to start (exit {process.poll()}); "
-                     f"last lines of {service.log_file}:\n{_tail(service.log_file)}")
+    raise SystemExit(
+        f"[up] {service.name} failed to start (exit {process.poll()}); "
+        f"last lines of {service.log_file}:\n{_tail(service.log_file)}"
+    )
 
 
 def stop(service: Service, quiet: bool = False) -> None:
@@ -198,14 +234,13 @@ def stop(service: Service, quiet: bool = False) -> None:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def api(ports: Ports) -> Service:
     """The Chalice app under ``chalice local`` (API Gateway + Lambda stand-in)."""
+
     def ready() -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{ports.api}/health", timeout=5):
@@ -218,8 +253,17 @@ def api(ports: Ports) -> Service:
     chalice = str(Path(venv_python("lambda")).parent / "chalice")
     return Service(
         name="api",
-        command=[chalice, "--project-dir", str(REPO / "api"), "local", "--host", "127.0.0.1",
-                 "--port", str(ports.api), "--no-autoreload"],
+        command=[
+            chalice,
+            "--project-dir",
+            str(REPO / "api"),
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ports.api),
+            "--no-autoreload",
+        ],
         ready=ready,
         env=cloud_env(ports) | {"PYTHONPATH": str(REPO)},
     )
@@ -231,7 +275,13 @@ def services(ports: Ports) -> list[Service]:
 
 
 def up(ports: Ports) -> dict[str, str]:
-    for service in (localstack(ports), kafka(ports)):
+    cloud = localstack(ports)
+    if not (_recorded_pid(cloud) and cloud.ready()):
+        # LocalStack keeps its state in memory: a fresh one means a fresh lake, so the topic,
+        # the metastore and the checkpoints of the last session go too (nothing half-remembered).
+        for stale in ("kafka", "hive", "reports", "sagemaker", "airflow"):
+            shutil.rmtree(RUN_DIR / stale, ignore_errors=True)
+    for service in (cloud, kafka(ports)):
         start(service)
     env = cloud_env(ports)
     provision(env)
@@ -243,10 +293,13 @@ def provision(env: dict[str, str]) -> None:
     """What ``cdk deploy`` creates in AWS and the local pipeline needs: the lake bucket."""
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"],
-                      region_name=env["AWS_DEFAULT_REGION"],
-                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                      aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
     s3.create_bucket(Bucket=env["SHOPREC_LAKE_BUCKET"])  # idempotent for the owner
     print(f"[up] bucket s3://{env['SHOPREC_LAKE_BUCKET']} ready")
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -18,8 +19,8 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from shoprec import aws, registry
@@ -60,22 +61,27 @@ def stage_env() -> dict[str, str]:
     return env
 
 
-def _run(runtime: str, args: list[str], env: dict[str, str], name: str,
-         summary_key: str | None = None) -> dict[str, Any]:
+def _run(
+    runtime: str, args: list[str], env: dict[str, str], name: str, summary_key: str | None = None
+) -> dict[str, Any]:
     """Run a stage process, stream its output, and return its last JSON summary line."""
     started = time.monotonic()
     print(f"[{name}] starting ({runtime} runtime)", flush=True)
-    process = subprocess.Popen([venv_python(runtime), *args], env=env, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [venv_python(runtime), *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     summary: dict[str, Any] = {}
     assert process.stdout is not None
     for line in process.stdout:
         sys.stdout.write(f"[{name}] {line}")
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(ValueError, AttributeError):
                 summary = json.loads(line).get(summary_key or name, summary)
-            except (ValueError, AttributeError):
-                pass
     if process.wait() != 0:
         raise StageFailed(f"{name} exited {process.returncode}")
     summary = dict(summary) if isinstance(summary, dict) else {"result": summary}
@@ -90,12 +96,27 @@ def collect(run_id: str, source: str = "weblog") -> dict[str, Any]:
     env = stage_env()
     settings = CollectorSettings.from_env(env | {"SHOPREC_SOURCE": source})
     env |= settings.to_env()
-    totals: dict[str, Any] = {"invocations": 0, "lines": 0, "events": 0, "published": 0,
-                              "quarantined": 0, "seconds": 0.0}
+    totals: dict[str, Any] = {
+        "invocations": 0,
+        "lines": 0,
+        "events": 0,
+        "published": 0,
+        "quarantined": 0,
+        "seconds": 0.0,
+    }
     while True:
-        result = _run("lambda", ["-m", "shoprec.local.invoke",
-                                 "lambdas/weblog_collector/handler.py", json.dumps(
-                                     {"run_id": run_id})], env, "collect", "lambda_result")
+        result = _run(
+            "lambda",
+            [
+                "-m",
+                "shoprec.local.invoke",
+                "lambdas/weblog_collector/handler.py",
+                json.dumps({"run_id": run_id}),
+            ],
+            env,
+            "collect",
+            "lambda_result",
+        )
         totals["invocations"] += 1
         for key in ("lines", "events", "published", "quarantined", "seconds"):
             totals[key] += result.get(key, 0)
@@ -118,20 +139,19 @@ def spark_defaults(env: dict[str, str]) -> Path:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(hive / "warehouse"),
-        "spark.hadoop.javax.jdo.option.ConnectionURL":
-            f"jdbc:derby:;databaseName={hive / 'metastore_db'};create=true",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={hive / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={hive}",
         "spark.hadoop.fs.s3a.endpoint": endpoint,
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
         "spark.hadoop.fs.s3a.access.key": env["AWS_ACCESS_KEY_ID"],
         "spark.hadoop.fs.s3a.secret.key": env["AWS_SECRET_ACCESS_KEY"],
-        "spark.hadoop.fs.s3a.aws.credentials.provider":
-            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
         "spark.hadoop.fs.s3a.change.detection.mode": "none",
     }
     (conf_dir / "spark-defaults.conf").write_text(
-        "".join(f"{k} {v}\n" for k, v in settings.items()))
+        "".join(f"{k} {v}\n" for k, v in settings.items())
+    )
     return conf_dir
 
 
@@ -144,16 +164,20 @@ def _glue(job: str, arguments: list[str], name: str) -> dict[str, Any]:
 @reported
 def stage_events(run_id: str) -> dict[str, Any]:
     env = stage_env()
-    args = StagingJobArgs(lake_bucket=env["SHOPREC_LAKE_BUCKET"],
-                          kafka_bootstrap=env["SHOPREC_KAFKA_BOOTSTRAP"], run_id=run_id)
+    args = StagingJobArgs(
+        lake_bucket=env["SHOPREC_LAKE_BUCKET"],
+        kafka_bootstrap=env["SHOPREC_KAFKA_BOOTSTRAP"],
+        run_id=run_id,
+    )
     return _glue("stage_events", args.to_argv(), "stage_events")
 
 
 @reported
 def build_training_set(run_id: str, validation_days: float = 1.0) -> dict[str, Any]:
     env = stage_env()
-    args = TrainingSetJobArgs(lake_bucket=env["SHOPREC_LAKE_BUCKET"], run_id=run_id,
-                              validation_days=validation_days)
+    args = TrainingSetJobArgs(
+        lake_bucket=env["SHOPREC_LAKE_BUCKET"], run_id=run_id, validation_days=validation_days
+    )
     return _glue("build_training_set", args.to_argv(), "build_training_set")
 
 
@@ -172,17 +196,17 @@ def train(data_run: str, model_version: str, **hyperparameters: Any) -> dict[str
         prefix = layout.training_prefix(data_run) + channel + "/"
         target = job / "input" / "data" / channel
         target.mkdir(parents=True)
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=layout.bucket,
-                                                                 Prefix=prefix):
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=layout.bucket, Prefix=prefix
+        ):
             for obj in page.get("Contents", []):
-                name = obj["Key"][len(prefix):]
+                name = obj["Key"][len(prefix) :]
                 if name.endswith(".parquet"):
                     s3.download_file(layout.bucket, obj["Key"], str(target / name))
         env[f"SM_CHANNEL_{channel.upper()}"] = str(target)
     env["SM_MODEL_DIR"] = str(job / "model")
     env["SM_OUTPUT_DATA_DIR"] = str(job / "output")
-    hp = TrainingHyperparameters(model_version=model_version, data_run=data_run,
-                                 **hyperparameters)
+    hp = TrainingHyperparameters(model_version=model_version, data_run=data_run, **hyperparameters)
     summary = _run("ml", ["sagemaker/training/train.py", *hp.to_argv()], env, "train")
     summary["model_prefix"] = registry.publish(s3, layout, job / "model", model_version)
     return summary

@@ -27,29 +27,29 @@ def kafka_options(args: StagingJobArgs) -> dict[str, str]:
         "maxOffsetsPerTrigger": "500000",
     }
     if args.kafka_auth == "iam":  # MSK IAM: the aws-msk-iam-auth jar ships with Glue 5.0
-        options.update({
-            "kafka.security.protocol": "SASL_SSL",
-            "kafka.sasl.mechanism": "AWS_MSK_IAM",
-            "kafka.sasl.jaas.config":
-                "software.amazon.msk.auth.iam.IAMLoginModule required;",
-            "kafka.sasl.client.callback.handler.class":
-                "software.amazon.msk.auth.iam.IAMClientCallbackHandler",
-        })
+        options.update(
+            {
+                "kafka.security.protocol": "SASL_SSL",
+                "kafka.sasl.mechanism": "AWS_MSK_IAM",
+                "kafka.sasl.jaas.config": "software.amazon.msk.auth.iam.IAMLoginModule required;",
+                "kafka.sasl.client.callback.handler.class": "software.amazon.msk.auth.iam.IAMClientCallbackHandler",
+            }
+        )
     return options
 
 
 def _rejection_reason(rec: Column) -> Column:
-    required = [name for name, _ in table_columns() + PARTITION_COLUMNS[:2]
-                if name not in NULLABLE]
-    missing = F.array_compact(F.array(*[
-        F.when(rec[name].isNull(), F.lit(name)) for name in required
-    ]))
+    required = [name for name, _ in table_columns() + PARTITION_COLUMNS[:2] if name not in NULLABLE]
+    missing = F.array_compact(
+        F.array(*[F.when(rec[name].isNull(), F.lit(name)) for name in required])
+    )
     return (
         F.when(rec.isNull() | rec["event_id"].isNull() & rec["v"].isNull(), "malformed_json")
-        .when(rec["v"] != SCHEMA_VERSION, F.concat(F.lit("unsupported_version:"),
-                                                  rec["v"].cast("string")))
-        .when(F.size(missing) > 0, F.concat(F.lit("missing_fields:"),
-                                             F.array_join(missing, ",")))
+        .when(
+            rec["v"] != SCHEMA_VERSION,
+            F.concat(F.lit("unsupported_version:"), rec["v"].cast("string")),
+        )
+        .when(F.size(missing) > 0, F.concat(F.lit("missing_fields:"), F.array_join(missing, ",")))
         .when(~rec["source"].isin([s.value for s in Source]), "unknown_source")
         .when(~rec["event_type"].isin([t.value for t in EventType]), "unknown_event_type")
     )
@@ -59,13 +59,16 @@ def parse_records(kafka_rows: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(events with event_date, rejected rows with raw value, reason and Kafka position)."""
     parsed = kafka_rows.select(
         F.col("value").cast("string").alias("raw"),
-        "topic", "partition", "offset",
+        "topic",
+        "partition",
+        "offset",
     ).withColumn("rec", F.from_json("raw", _RECORD_DDL, {"mode": "PERMISSIVE"}))
     checked = parsed.withColumn("reason", _rejection_reason(F.col("rec")))
     valid = checked.where(F.col("reason").isNull()).select("rec.*").drop("v")
     valid = valid.withColumn("event_date", F.date_format("event_time", "yyyy-MM-dd"))
     rejected = checked.where(F.col("reason").isNotNull()).select(
-        "raw", "reason", "topic", "partition", "offset")
+        "raw", "reason", "topic", "partition", "offset"
+    )
     return valid, rejected
 
 
@@ -88,11 +91,14 @@ def ensure_table(spark: SparkSession, database: str, table: str, location: str) 
     )
 
 
-def register_partitions(spark: SparkSession, database: str, table: str, location: str,
-                        partitions: list[tuple[str, ...]]) -> None:
+def register_partitions(
+    spark: SparkSession, database: str, table: str, location: str, partitions: list[tuple[str, ...]]
+) -> None:
     names = [n for n, _ in PARTITION_COLUMNS]
     for values in partitions:
-        spec = ", ".join(f"`{n}`='{v}'" for n, v in zip(names, values))
-        path = "/".join(f"{n}={v}" for n, v in zip(names, values))
-        spark.sql(f"ALTER TABLE `{database}`.`{table}` ADD IF NOT EXISTS PARTITION ({spec}) "
-                  f"LOCATION '{location.rstrip('/')}/{path}'")
+        spec = ", ".join(f"`{n}`='{v}'" for n, v in zip(names, values, strict=True))
+        path = "/".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
+        spark.sql(
+            f"ALTER TABLE `{database}`.`{table}` ADD IF NOT EXISTS PARTITION ({spec}) "
+            f"LOCATION '{location.rstrip('/')}/{path}'"
+        )

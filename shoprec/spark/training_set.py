@@ -39,29 +39,36 @@ def sessions(views: DataFrame) -> DataFrame:
     """One row per session, items in click order (ties broken by position in the log)."""
     position = F.split("origin", "@")
     ordered = views.select(
-        "session_id", "item_id", "event_time",
+        "session_id",
+        "item_id",
+        "event_time",
         position.getItem(0).alias("log_key"),
         position.getItem(1).cast("long").alias("log_offset"),
     )
     grouped = ordered.groupBy("session_id").agg(
-        F.sort_array(F.collect_list(F.struct("event_time", "log_key", "log_offset", "item_id")))
-        .alias("clicks"),
+        F.sort_array(
+            F.collect_list(F.struct("event_time", "log_key", "log_offset", "item_id"))
+        ).alias("clicks"),
         F.min("event_time").alias("start_time"),
         F.max("event_time").alias("end_time"),
     )
-    return grouped.select("session_id", F.col("clicks.item_id").alias("items"),
-                          "start_time", "end_time")
+    return grouped.select(
+        "session_id", F.col("clicks.item_id").alias("items"), "start_time", "end_time"
+    )
 
 
 def _keep_known(frame: DataFrame, vocabulary: DataFrame) -> DataFrame:
     """Drop clicks on items outside the vocabulary; keep sessions with two or more left."""
-    clicks = frame.select("session_id", "start_time", "end_time",
-                          F.posexplode("items").alias("position", "item_id"))
+    clicks = frame.select(
+        "session_id", "start_time", "end_time", F.posexplode("items").alias("position", "item_id")
+    )
     known = clicks.join(F.broadcast(vocabulary.select("item_id")), on="item_id")
     regrouped = known.groupBy("session_id", "start_time", "end_time").agg(
-        F.sort_array(F.collect_list(F.struct("position", "item_id"))).alias("clicks"))
-    return regrouped.select("session_id", F.col("clicks.item_id").alias("items"),
-                            "start_time", "end_time").where(F.size("items") >= 2)
+        F.sort_array(F.collect_list(F.struct("position", "item_id"))).alias("clicks")
+    )
+    return regrouped.select(
+        "session_id", F.col("clicks.item_id").alias("items"), "start_time", "end_time"
+    ).where(F.size("items") >= 2)
 
 
 def build(events: DataFrame, validation_days: float, min_item_support: int) -> TrainingSet:
@@ -75,8 +82,7 @@ def build(events: DataFrame, validation_days: float, min_item_support: int) -> T
     counts = train_raw.select(F.explode("items").alias("item_id")).groupBy("item_id").count()
     vocabulary = (
         counts.where(F.col("count") >= min_item_support)
-        .withColumn("item_index", F.row_number().over(
-            Window.orderBy(F.desc("count"), "item_id")))
+        .withColumn("item_index", F.row_number().over(Window.orderBy(F.desc("count"), "item_id")))
         .select("item_id", "item_index", F.col("count").alias("clicks"))
     )
     return TrainingSet(

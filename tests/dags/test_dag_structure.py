@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -20,15 +21,15 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory):
 def test_every_dag_imports_and_is_named_after_its_file(dagbag):
     assert dagbag.import_errors == {}
     assert {dag.fileloc and Path(dag.fileloc).stem for dag in dagbag.dags.values()} == set(
-        dagbag.dags)
+        dagbag.dags
+    )
 
 
 def test_stages_run_in_pipeline_order(dagbag):
     dag = dagbag.dags["clickstream_training"]
-    order = ["collect_weblog", "stage_events", "build_training_set", "train_model",
-             "promote_model"]
+    order = ["collect_weblog", "stage_events", "build_training_set", "train_model", "promote_model"]
     assert [t.task_id for t in dag.topological_sort()] == order
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in pairwise(order):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
     assert dag.max_active_runs == 1 and dag.catchup is False
 

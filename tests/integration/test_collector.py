@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,14 +16,15 @@ from shoprec.sources import generate_shop
 from shoprec.weblog import render_line
 
 pytestmark = [pytest.mark.integration]
-WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def _consume(bootstrap: str, topic: str, expected: int) -> list[dict]:
     from confluent_kafka import Consumer
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{topic}",
-                         "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"t-{topic}", "auto.offset.reset": "earliest"}
+    )
     consumer.subscribe([topic])
     messages, idle = [], 0
     while idle < 10 and len(messages) <= expected:
@@ -39,14 +40,19 @@ def _consume(bootstrap: str, topic: str, expected: int) -> list[dict]:
 
 @pytest.fixture
 def settings(cloud: dict[str, str], bucket: str, unique: str) -> CollectorSettings:
-    return CollectorSettings(kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"], lake_bucket=bucket,
-                             topic=f"test.events.{unique}",
-                             watermark_parameter=f"/test/{unique}/watermark", max_objects=2)
+    return CollectorSettings(
+        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
+        lake_bucket=bucket,
+        topic=f"test.events.{unique}",
+        watermark_parameter=f"/test/{unique}/watermark",
+        max_objects=2,
+    )
 
 
 def _put(bucket: str, name: str, text: str) -> None:
-    aws.client("s3").put_object(Bucket=bucket, Key=f"incoming/source=weblog/{name}",
-                                Body=text.encode())
+    aws.client("s3").put_object(
+        Bucket=bucket, Key=f"incoming/source=weblog/{name}", Body=text.encode()
+    )
 
 
 def _run(settings: CollectorSettings):
@@ -57,12 +63,14 @@ def test_collects_lands_publishes_and_quarantines(settings: CollectorSettings, b
     logs = generate_shop(seed=5, days=2, sessions_per_day=40)
     for name, text in logs.files.items():
         _put(bucket, name, text)
-    bad = "\n".join([
-        render_line(WHEN, "s1", "/product/7"),
-        "this is not an access log line",
-        render_line(WHEN, "s1", "/wp-admin/setup.php"),
-        render_line(WHEN, "s1", "/product/8")[:50],  # truncated file: no newline, cut short
-    ])
+    bad = "\n".join(
+        [
+            render_line(WHEN, "s1", "/product/7"),
+            "this is not an access log line",
+            render_line(WHEN, "s1", "/wp-admin/setup.php"),
+            render_line(WHEN, "s1", "/product/8")[:50],  # truncated file: no newline, cut short
+        ]
+    )
     _put(bucket, "access-2026-11-09.log", bad)
 
     first = _run(settings)
@@ -79,11 +87,17 @@ def test_collects_lands_publishes_and_quarantines(settings: CollectorSettings, b
     assert second.reasons["unknown_url"] >= 1
 
     s3 = aws.client("s3")
-    landed = csv.DictReader(io.StringIO(
-        s3.get_object(Bucket=bucket, Key=second.landing_key)["Body"].read().decode()))
+    landed = csv.DictReader(
+        io.StringIO(s3.get_object(Bucket=bucket, Key=second.landing_key)["Body"].read().decode())
+    )
     assert sum(1 for _ in landed) == second.events
-    quarantined = [json.loads(line) for line in s3.get_object(
-        Bucket=bucket, Key=second.quarantine_key)["Body"].read().decode().splitlines()]
+    quarantined = [
+        json.loads(line)
+        for line in s3.get_object(Bucket=bucket, Key=second.quarantine_key)["Body"]
+        .read()
+        .decode()
+        .splitlines()
+    ]
     assert {"reason", "detail", "origin", "raw"} <= set(quarantined[0])
     assert "this is not an access log line" in {q["raw"] for q in quarantined}
 
@@ -92,8 +106,9 @@ def test_collects_lands_publishes_and_quarantines(settings: CollectorSettings, b
     assert len({m["event_id"] for m in messages}) == events
 
 
-def test_reruns_read_only_new_data_and_rewrite_the_same_batch(settings: CollectorSettings,
-                                                               bucket: str):
+def test_reruns_read_only_new_data_and_rewrite_the_same_batch(
+    settings: CollectorSettings, bucket: str
+):
     day = [render_line(WHEN, f"s{i}", f"/product/{i}") for i in range(5)]
     _put(bucket, "access-2026-11-01.log", "\n".join(day[:3]) + "\n")
     first = _run(settings)

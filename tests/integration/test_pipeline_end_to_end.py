@@ -13,8 +13,8 @@ import urllib.request
 import pytest
 
 from shoprec.local import services
-from shoprec.local.demo import latest_report, run_dag
 from shoprec.local.deliver_logs import main as deliver_logs
+from shoprec.local.demo import latest_report, run_dag
 from shoprec.local.runtime import Ports
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,8 +33,12 @@ def pipeline(cloud: dict[str, str]):
 
 
 def _call(url: str, body: bytes | None = None, content_type: str = "application/json"):
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET",
-                                     headers={"Content-Type": content_type})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST" if body is not None else "GET",
+        headers={"Content-Type": content_type},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -60,8 +64,9 @@ def test_api_serves_the_champion_per_contract(pipeline):
     status, health = _call(f"{base}/health")
     assert status == 200 and health["model_version"] == report["train"]["model_version"]
     session = report["train"]["sample_session"]
-    status, answer = _call(f"{base}/recommendations",
-                           json.dumps({"session_items": session, "k": 7}).encode())
+    status, answer = _call(
+        f"{base}/recommendations", json.dumps({"session_items": session, "k": 7}).encode()
+    )
     assert status == 200 and len(answer["items"]) == 7
     scores = [item["score"] for item in answer["items"]]
     assert scores == sorted(scores, reverse=True)
@@ -72,9 +77,15 @@ def test_api_serves_the_champion_per_contract(pipeline):
     assert status == 200 and len(fallback["items"]) == 20
 
 
-@pytest.mark.parametrize("body", [b"not json", b'{"session_items": "x"}',
-                                  b'{"session_items": [], "k": 0}',
-                                  b'{"session_items": [], "k": 1000}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"session_items": "x"}',
+        b'{"session_items": [], "k": 0}',
+        b'{"session_items": [], "k": 1000}',
+    ],
+)
 def test_api_answers_bad_input_with_400_and_a_json_message(pipeline, body):
     _, _, base = pipeline
     status, answer = _call(f"{base}/recommendations", body)
@@ -83,6 +94,9 @@ def test_api_answers_bad_input_with_400_and_a_json_message(pipeline, body):
 
 def test_api_accepts_curl_default_content_type(pipeline):
     _, _, base = pipeline
-    status, answer = _call(f"{base}/recommendations", b'{"session_items": []}',
-                           content_type="application/x-www-form-urlencoded")
+    status, answer = _call(
+        f"{base}/recommendations",
+        b'{"session_items": []}',
+        content_type="application/x-www-form-urlencoded",
+    )
     assert status == 200 and len(answer["items"]) == 20

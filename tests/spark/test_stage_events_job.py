@@ -24,24 +24,38 @@ def _job():
 
 
 def _publish(spark, bootstrap: str, topic: str, values: list[str]) -> None:
-    frame = spark.createDataFrame([(str(i), v) for i, v in enumerate(values)], "key string, value string")
-    frame.write.format("kafka").option("kafka.bootstrap.servers", bootstrap) \
-        .option("topic", topic).save()
+    frame = spark.createDataFrame(
+        [(str(i), v) for i, v in enumerate(values)], "key string, value string"
+    )
+    frame.write.format("kafka").option("kafka.bootstrap.servers", bootstrap).option(
+        "topic", topic
+    ).save()
 
 
 def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, unique):
     lines = next(iter(generate_shop(seed=2, days=1, sessions_per_day=30).files.values()))
-    events = [e for i, line in enumerate(lines.splitlines())
-              if not hasattr(e := parse_line(line, "weblog", f"k@{i}"), "reason")]
+    events = [
+        e
+        for i, line in enumerate(lines.splitlines())
+        if not hasattr(e := parse_line(line, "weblog", f"k@{i}"), "reason")
+    ]
     payloads = [e.to_json() for e in events]
     missing_session = json.loads(payloads[0]) | {"session_id": None, "event_id": "x1"}
-    bad = ["not json at all", json.dumps(json.loads(payloads[0]) | {"v": 2}),
-           json.dumps(missing_session)]
+    bad = [
+        "not json at all",
+        json.dumps(json.loads(payloads[0]) | {"v": 2}),
+        json.dumps(missing_session),
+    ]
     topic = f"test.stage.{unique}"
     _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, payloads + payloads[:3] + bad)
 
-    args = StagingJobArgs(lake_bucket=bucket, kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
-                          run_id="r1", topic=topic, database=f"test_{unique}")
+    args = StagingJobArgs(
+        lake_bucket=bucket,
+        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
+        run_id="r1",
+        topic=topic,
+        database=f"test_{unique}",
+    )
     job = _job()
     first = job.main(args.to_argv())
     assert first["read"] == len(payloads) + 6

@@ -41,10 +41,19 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     items = sorted({i for s in train for i in s})
     channels = {
         "train": pa.table({"session_id": [str(i) for i in range(len(train))], "items": train}),
-        "validation": pa.table({"session_id": [str(i) for i in range(len(validation))],
-                                "items": [[i for i in s if i in items] for s in validation]}),
-        "vocabulary": pa.table({"item_id": items, "item_index": list(range(1, len(items) + 1)),
-                                "clicks": [1] * len(items)}),
+        "validation": pa.table(
+            {
+                "session_id": [str(i) for i in range(len(validation))],
+                "items": [[i for i in s if i in items] for s in validation],
+            }
+        ),
+        "vocabulary": pa.table(
+            {
+                "item_id": items,
+                "item_index": list(range(1, len(items) + 1)),
+                "clicks": [1] * len(items),
+            }
+        ),
     }
     env = {"SM_MODEL_DIR": str(root / "model")}
     for name, table in channels.items():
@@ -81,7 +90,7 @@ def test_numpy_serving_matches_the_tensorflow_model(trained: Path):
     rng = np.random.default_rng(1)
     prefixes = [list(rng.integers(1, served.catalogue_size + 1, size=n)) for n in (1, 3, 7, 25)]
     tf_logits = exported.serve(tf.constant(left_pad(prefixes, served.max_length))).numpy()
-    for prefix, expected in zip(prefixes, tf_logits):
-        logits = served.scorer.scores(prefix[-served.max_length:])
+    for prefix, expected in zip(prefixes, tf_logits, strict=True):
+        logits = served.scorer.scores(prefix[-served.max_length :])
         np.testing.assert_allclose(logits[1:], expected[1:], rtol=1e-4, atol=1e-4)
         assert list(np.argsort(-logits[1:])[:20]) == list(np.argsort(-expected[1:])[:20])

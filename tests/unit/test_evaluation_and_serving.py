@@ -41,9 +41,15 @@ def _tiny_recommender(tmp_path):
     }
     np.savez(tmp_path / "weights.npz", **weights)
     (tmp_path / "vocabulary.json").write_text(json.dumps(["<pad>", "a", "b", "c", "d", "e"]))
-    (tmp_path / "manifest.json").write_text(json.dumps({
-        "model_version": "v1", "hyperparameters": {"max_length": "20"},
-        "popular_items": ["c", "a", "b", "e", "d"]}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps(
+            {
+                "model_version": "v1",
+                "hyperparameters": {"max_length": "20"},
+                "popular_items": ["c", "a", "b", "e", "d"],
+            }
+        )
+    )
     return SessionRecommender.load(tmp_path)
 
 

@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,14 +19,12 @@ from shoprec.schema import (
     table_columns,
 )
 from shoprec.weblog import parse_line, render_line
-from datetime import datetime, timezone
 
 pytestmark = pytest.mark.unit
 
 
 def _event():
-    line = render_line(datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=timezone.utc), "s1",
-                       "/product/9")
+    line = render_line(datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC), "s1", "/product/9")
     return parse_line(line, "weblog", "incoming/x.log@0")
 
 

@@ -11,9 +11,11 @@ pytestmark = pytest.mark.unit
 
 def test_replay_renders_every_click_in_time_order(tmp_path: Path):
     tsv = tmp_path / "clicks.tsv"
-    tsv.write_text("SessionId\tItemId\tTime\n"
-                   "1\t10\t1396310400.5\n1\t11\t1396310460.25\n"
-                   "2\t10\t1396310401\nbroken-row\n3\t12\t1396396800\n")
+    tsv.write_text(
+        "SessionId\tItemId\tTime\n"
+        "1\t10\t1396310400.5\n1\t11\t1396310460.25\n"
+        "2\t10\t1396310401\nbroken-row\n3\t12\t1396396800\n"
+    )
     logs = replay_yoochoose(tsv)
     assert logs.lines == 4 and logs.skipped == {"malformed_row": 1}
     assert list(logs.files) == ["access-2014-04-01.log", "access-2014-04-02.log"]
@@ -31,8 +33,10 @@ def test_replay_refuses_a_file_without_the_expected_header(tmp_path: Path):
 
 
 def test_generator_is_seeded_and_mostly_clean():
-    first, again = generate_shop(seed=3, days=1, sessions_per_day=50), generate_shop(
-        seed=3, days=1, sessions_per_day=50)
+    first, again = (
+        generate_shop(seed=3, days=1, sessions_per_day=50),
+        generate_shop(seed=3, days=1, sessions_per_day=50),
+    )
     assert first.files == again.files
     lines = [line for text in first.files.values() for line in text.splitlines()]
     parsed = [parse_line(line, "weblog", f"k@{i}") for i, line in enumerate(lines)]
@@ -42,8 +46,11 @@ def test_generator_is_seeded_and_mostly_clean():
 
 def test_split_lines_tracks_offsets_and_a_truncated_tail():
     data = b"one\ntwo\nthr"
-    assert list(split_lines(data, 100)) == [(100, "one", True), (104, "two", True),
-                                            (108, "thr", False)]
+    assert list(split_lines(data, 100)) == [
+        (100, "one", True),
+        (104, "two", True),
+        (108, "thr", False),
+    ]
 
 
 def test_parse_object_quarantines_with_reasons_and_keeps_valid_lines():

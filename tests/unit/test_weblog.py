@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -6,7 +6,7 @@ from shoprec.schema import Event
 from shoprec.weblog import Rejection, parse_line, render_line
 
 pytestmark = pytest.mark.unit
-WHEN = datetime(2014, 4, 1, 3, 0, 0, 123000, tzinfo=timezone.utc)
+WHEN = datetime(2014, 4, 1, 3, 0, 0, 123000, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,10 @@ def test_event_id_is_deterministic_and_depends_on_origin():
     [
         ("garbage that is not a log line", "malformed_line"),
         (render_line(WHEN, "abc", "/static/app.js"), "unknown_url"),
-        (render_line(WHEN, "abc", "/product/1").replace("01/Apr/2014", "99/Foo/2014"),
-         "bad_timestamp"),
+        (
+            render_line(WHEN, "abc", "/product/1").replace("01/Apr/2014", "99/Foo/2014"),
+            "bad_timestamp",
+        ),
         (render_line(WHEN, "abc", "/product/1").rsplit(' "session=', 1)[0], "missing_session"),
         (render_line(WHEN, "abc", "/product/1", method="DELETE"), "unknown_url"),
     ],

@@ -1,0 +1,1 @@
+"""Shared domain package: event schema, contracts, lake layout, parsing, model, serving."""

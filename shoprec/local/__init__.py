@@ -1,0 +1,1 @@
+"""The local stand-in cloud and the DAG's local backend."""

@@ -1,0 +1,1 @@
+"""Pure Spark transforms of the Glue jobs (imported only where pyspark runs)."""
