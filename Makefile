@@ -9,11 +9,12 @@ API_PORT ?= 8000
 export API_PORT
 DATASET ?=
 
-.PHONY: help setup venvs jars cdk-cli up down status demo test test-unit lint clean
+.PHONY: help setup venvs jars cdk-cli up down status demo test bench lint clean
 
 help:
 	@echo "make demo    set up, start the local cloud, run the pipeline DAG once, serve the API"
 	@echo "make test    every test (unit, Spark, TensorFlow, Airflow, integration)"
+	@echo "make bench   benchmarks (JSON), on ../shared/data where it exists"
 	@echo "make setup | up | down | status | lint | clean"
 
 setup: venvs jars cdk-cli ## idempotent: a second run takes seconds
@@ -47,6 +48,9 @@ demo: setup up
 
 test: setup
 	@tools/run-tests
+
+bench: setup ## JSON on stdout; the real-data benchmarks skip without ../shared/data
+	@for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 lint: setup
 	@.venvs/infra/bin/ruff check . && .venvs/infra/bin/ruff format --check .

@@ -43,15 +43,3 @@ def evaluate(
     top_k = np.concatenate(ranked) if ranked else np.zeros((0, k), dtype=np.int64)
     hr, mrr = hit_rate_and_mrr(top_k, targets)
     return {f"hr@{k}": hr, f"mrr@{k}": mrr, "predictions": len(targets)}
-
-
-def popularity_recommender(train_sessions: Sequence[Sequence[int]]) -> Recommender:
-    """POP: the K most clicked training items, whatever the prefix."""
-    counts = np.bincount(np.concatenate([np.asarray(s) for s in train_sessions]))
-    counts[0] = -1  # padding is never recommended
-    order = np.argsort(-counts, kind="stable")
-
-    def recommend(prefixes: list[Sequence[int]], k: int) -> np.ndarray:
-        return np.tile(order[:k], (len(prefixes), 1))
-
-    return recommend

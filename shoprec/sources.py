@@ -39,10 +39,8 @@ def _rotate_daily(lines: Iterable[tuple[datetime, str]]) -> LogFiles:
     return LogFiles(files=files, lines=count)
 
 
-def replay_yoochoose(path: Path) -> LogFiles:
-    """Render every click of a YooChoose-format TSV as a product-page access-log line."""
-    rendered: list[tuple[datetime, str]] = []
-    skipped: dict[str, int] = defaultdict(int)
+def read_yoochoose(path: Path, skipped: dict[str, int] | None = None):
+    """(session id, item id, unix seconds) per valid row; bad rows are counted in ``skipped``."""
     with path.open(newline="") as handle:
         reader = csv.reader(handle, delimiter="\t")
         header = next(reader, None)
@@ -52,16 +50,23 @@ def replay_yoochoose(path: Path) -> LogFiles:
             try:
                 session, item, seconds = row[0], row[1], float(row[2])
             except (IndexError, ValueError):
-                skipped["malformed_row"] += 1
-                continue
-            if not session or not item:
-                skipped["malformed_row"] += 1
-                continue
-            # Sorting is stable, so same-millisecond clicks keep the file's order.
-            when = datetime.fromtimestamp(round(seconds, 3), tz=UTC)
-            rendered.append((when, render_line(when, session, f"/product/{item}")))
+                session = item = ""
+            if session and item:
+                yield session, item, seconds
+            elif skipped is not None:
+                skipped["malformed_row"] = skipped.get("malformed_row", 0) + 1
+
+
+def replay_yoochoose(path: Path) -> LogFiles:
+    """Render every click of a YooChoose-format TSV as a product-page access-log line."""
+    rendered: list[tuple[datetime, str]] = []
+    skipped: dict[str, int] = {}
+    for session, item, seconds in read_yoochoose(path, skipped):
+        # Sorting is stable, so same-millisecond clicks keep the file's order.
+        when = datetime.fromtimestamp(round(seconds, 3), tz=UTC)
+        rendered.append((when, render_line(when, session, f"/product/{item}")))
     logs = _rotate_daily(rendered)
-    logs.skipped = dict(skipped)
+    logs.skipped = skipped
     return logs
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from shoprec import logs
+from shoprec.baselines import BASELINES, Baselines, top_k
 from shoprec.contracts import TrainingHyperparameters
-from shoprec.evaluation import evaluate, popularity_recommender
+from shoprec.evaluation import evaluate
 from shoprec.layout import MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
 from shoprec.model import build_model, left_pad, serving_weights
 
@@ -30,10 +31,12 @@ def _channel(name: str) -> Path:
     return Path(os.environ.get(f"SM_CHANNEL_{name.upper()}", f"data/{name}"))
 
 
-def _sessions(directory: Path, index: dict[str, int]) -> list[list[int]]:
-    return [
-        [index[i] for i in items] for items in pq.read_table(directory).column("items").to_pylist()
-    ]
+def _sessions(directory: Path, index: dict[str, int]) -> tuple[list[list[int]], np.ndarray]:
+    """Sessions as item indices, and each session's end time (seconds; recency for V-SKNN)."""
+    table = pq.read_table(directory)
+    sessions = [[index[i] for i in items] for items in table.column("items").to_pylist()]
+    ends = table.column("end_time").cast("int64").to_numpy() / 1e6  # microseconds → seconds
+    return sessions, ends
 
 
 def _examples(sessions: list[list[int]], max_length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,8 +57,8 @@ def main(argv: list[str]) -> dict[str, object]:
     vocabulary = pq.read_table(_channel("vocabulary")).sort_by("item_index")
     item_ids = ["<pad>"] + [str(i) for i in vocabulary.column("item_id").to_pylist()]
     index = {item: i for i, item in enumerate(item_ids)}
-    train = _sessions(_channel("train"), index)
-    validation = _sessions(_channel("validation"), index)
+    train, train_ends = _sessions(_channel("train"), index)
+    validation, _ = _sessions(_channel("validation"), index)
     x, y = _examples(train, hp.max_length)
     logs.log(
         logger,
@@ -77,22 +80,21 @@ def main(argv: list[str]) -> dict[str, object]:
 
     def recommend(prefixes: list, k: int) -> np.ndarray:
         logits = model.predict_on_batch(left_pad(prefixes, hp.max_length))
-        logits[:, 0] = -np.inf
-        return np.argsort(-logits, axis=1)[:, :k]
+        return top_k(logits, baselines.popularity_order, k)
 
-    metrics = {
-        "model": evaluate(recommend, validation),
-        "pop": evaluate(popularity_recommender(train), validation),
-    }
+    started = time.perf_counter()
+    baselines = Baselines(train, len(item_ids), train_ends)
+    metrics = {"model": evaluate(recommend, validation)}
+    for name in BASELINES:
+        metrics[name] = evaluate(lambda p, k, n=name: baselines.recommend(n, p, k), validation)
+    evaluation_seconds = round(time.perf_counter() - started, 1)
     logs.log(logger, "evaluated", **metrics)
 
     model_dir.mkdir(parents=True, exist_ok=True)
     model.export(str(model_dir / "saved_model" / "1"), format="tf_saved_model", verbose=False)
     np.savez(model_dir / WEIGHTS_FILE, **serving_weights(model))
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(item_ids))
-    counts = np.bincount(np.concatenate([np.asarray(s) for s in train]), minlength=len(item_ids))
-    counts[0] = -1
-    popular = [item_ids[i] for i in np.argsort(-counts, kind="stable")[:POPULAR_ITEMS_KEPT]]
+    popular = [item_ids[i] for i in baselines.popularity_order[:POPULAR_ITEMS_KEPT]]
     manifest = {
         "model_version": hp.model_version,
         "data_run": hp.data_run,
@@ -100,6 +102,7 @@ def main(argv: list[str]) -> dict[str, object]:
         "metrics": metrics,
         "loss": [float(v) for v in history.history["loss"]],
         "train_seconds": round(seconds, 2),
+        "evaluation_seconds": evaluation_seconds,
         "examples": int(len(y)),
         "catalogue_size": len(item_ids) - 1,
         "popular_items": popular,

@@ -123,11 +123,10 @@ def main(argv: list[str]) -> None:
         f"validation sessions, {sessions['vocabulary']} items"
     )
     metrics = report["train"]["metrics"]
-    print(
-        f"model HR@20/MRR@20       {metrics['model']['hr@20']:.3f} / "
-        f"{metrics['model']['mrr@20']:.3f}   (POP {metrics['pop']['hr@20']:.3f} / "
-        f"{metrics['pop']['mrr@20']:.3f}, {metrics['model']['predictions']} predictions)"
-    )
+    predictions = metrics["model"]["predictions"]
+    print(f"HR@20 / MRR@20 on the validation split, {predictions} predictions:")
+    for name, values in metrics.items():
+        print(f"  {name:<23}{values['hr@20']:.3f} / {values['mrr@20']:.3f}")
     print(
         f"champion                 {report['promote'].get('version')} "
         f"({report['promote']['reason']})"

@@ -39,13 +39,11 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = random.Random(0)
     train, validation = _sessions(rng, 1500), _sessions(rng, 200)
     items = sorted({i for s in train for i in s})
+    ends = pa.array(range(len(train)), pa.int64()).cast(pa.timestamp("us"))
     channels = {
-        "train": pa.table({"session_id": [str(i) for i in range(len(train))], "items": train}),
+        "train": pa.table({"items": train, "end_time": ends}),
         "validation": pa.table(
-            {
-                "session_id": [str(i) for i in range(len(validation))],
-                "items": [[i for i in s if i in items] for s in validation],
-            }
+            {"items": [[i for i in s if i in items] for s in validation], "end_time": ends[:200]}
         ),
         "vocabulary": pa.table(
             {
@@ -75,9 +73,10 @@ def test_writes_model_artifacts_and_an_honest_manifest(trained: Path):
     manifest = json.loads((trained / "manifest.json").read_text())
     assert manifest["model_version"] == "v-test" and manifest["data_run"] == "r-test"
     assert manifest["hyperparameters"]["epochs"] == "4"
-    model, pop = manifest["metrics"]["model"], manifest["metrics"]["pop"]
-    assert model["predictions"] == pop["predictions"] > 0
-    assert model["hr@20"] > pop["hr@20"]  # the sequences are learnable; POP cannot learn them
+    metrics = manifest["metrics"]
+    assert set(metrics) == {"model", "pop", "spop", "sr", "vsknn"}
+    assert len({m["predictions"] for m in metrics.values()}) == 1  # same split, same run
+    assert metrics["model"]["hr@20"] > metrics["pop"]["hr@20"]  # POP cannot learn sequences
     assert len(manifest["loss"]) == 4 and manifest["loss"][-1] < manifest["loss"][0]
     assert (trained / "saved_model" / "1" / "saved_model.pb").exists()
 
