@@ -26,6 +26,7 @@ from typing import Any
 from shoprec import aws, registry
 from shoprec.contracts import (
     CollectorSettings,
+    KafkaSettings,
     StagingJobArgs,
     TrainingHyperparameters,
     TrainingSetJobArgs,
@@ -96,14 +97,8 @@ def collect(run_id: str, source: str = "weblog") -> dict[str, Any]:
     env = stage_env()
     settings = CollectorSettings.from_env(env | {"SHOPREC_SOURCE": source})
     env |= settings.to_env()
-    totals: dict[str, Any] = {
-        "invocations": 0,
-        "lines": 0,
-        "events": 0,
-        "published": 0,
-        "quarantined": 0,
-        "seconds": 0.0,
-    }
+    counted = ("lines", "events", "published", "quarantined")
+    totals: dict[str, Any] = dict.fromkeys(("invocations", *counted), 0)
     while True:
         result = _run(
             "lambda",
@@ -118,8 +113,8 @@ def collect(run_id: str, source: str = "weblog") -> dict[str, Any]:
             "lambda_result",
         )
         totals["invocations"] += 1
-        for key in ("lines", "events", "published", "quarantined", "seconds"):
-            totals[key] += result.get(key, 0)
+        for key in counted:
+            totals[key] += result[key]
         if not result.get("more"):
             return totals
 
@@ -164,9 +159,12 @@ def _glue(job: str, arguments: list[str], name: str) -> dict[str, Any]:
 @reported
 def stage_events(run_id: str) -> dict[str, Any]:
     env = stage_env()
+    kafka = KafkaSettings.from_env(env)  # the same topic and auth the collector publishes with
     args = StagingJobArgs(
         lake_bucket=env["SHOPREC_LAKE_BUCKET"],
-        kafka_bootstrap=env["SHOPREC_KAFKA_BOOTSTRAP"],
+        kafka_bootstrap=kafka.kafka_bootstrap,
+        kafka_auth=kafka.kafka_auth,
+        topic=kafka.topic,
         run_id=run_id,
     )
     return _glue("stage_events", args.to_argv(), "stage_events")
