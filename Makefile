@@ -32,7 +32,7 @@ jars:
 cdk-cli: cdk-cli/node_modules/.package-lock.json
 
 cdk-cli/node_modules/.package-lock.json: cdk-cli/package.json cdk-cli/package-lock.json
-	@echo "[setup] npm ci (CDK CLI)"; cd cdk-cli && npm ci --silent --no-audit --no-fund
+	@echo "[setup] npm ci (CDK CLI)" >&2; cd cdk-cli && npm ci --silent --no-audit --no-fund
 
 up: venvs jars
 	@$(PY) -m shoprec.local.services up

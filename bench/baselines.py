@@ -51,7 +51,9 @@ def main() -> None:
     results = {"fit_seconds": round(time.perf_counter() - started, 2), "baselines": {}}
     for name in BASELINES:
         started = time.perf_counter()
-        metrics = evaluate(lambda p, k, n=name: baselines.recommend(n, p, k), valid_ids)
+        metrics = evaluate(
+            lambda p, k, n=name: baselines.recommend(n, p, k), valid_ids, baselines.clicks
+        )
         hr, mrr = REFERENCE[name]
         results["baselines"][name] = metrics | {
             "seconds": round(time.perf_counter() - started, 2),

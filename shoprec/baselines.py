@@ -40,7 +40,8 @@ class Baselines:
         knn_sample: int = 1000,
     ):
         self.catalogue = catalogue
-        counts = item_counts(train, catalogue)
+        self.clicks = item_counts(train, catalogue)  # training clicks per item
+        counts = self.clicks.copy()
         counts[0] = -1
         self.popularity_order = np.argsort(-counts, kind="stable")
         self.popularity_order = self.popularity_order[self.popularity_order != 0]

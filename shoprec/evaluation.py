@@ -23,23 +23,43 @@ def next_item_cases(sessions: Sequence[Sequence[int]]) -> tuple[list[Sequence[in
     return prefixes, np.asarray(targets, dtype=np.int64)
 
 
-def hit_rate_and_mrr(top_k: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
-    """HR@K and MRR@K of ranked lists (rows) against one target each."""
+def ranking_metrics(top_k: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """HR, MRR and NDCG of ranked lists (rows) against one relevant item each."""
     if len(targets) == 0:
-        return 0.0, 0.0
+        return {"hr": 0.0, "mrr": 0.0, "ndcg": 0.0}
     hits = top_k == targets[:, None]
     found = hits.any(axis=1)
     ranks = hits.argmax(axis=1) + 1
-    return float(found.mean()), float(np.where(found, 1.0 / ranks, 0.0).mean())
+    return {
+        "hr": float(found.mean()),
+        "mrr": float(np.where(found, 1.0 / ranks, 0.0).mean()),
+        "ndcg": float(np.where(found, 1.0 / np.log2(ranks + 1), 0.0).mean()),
+    }
+
+
+def beyond_accuracy(top_k: np.ndarray, clicks: np.ndarray) -> dict[str, float]:
+    """Catalogue coverage (share of items 1..V ever recommended) and popularity bias (mean
+    training clicks of recommended items relative to the most clicked item)."""
+    catalogue = len(clicks) - 1  # index 0 is padding
+    recommended = np.unique(top_k)
+    return {
+        "coverage": float(len(recommended[recommended > 0]) / catalogue) if catalogue else 0.0,
+        "popularity": float(clicks[top_k].mean() / clicks[1:].max()) if top_k.size else 0.0,
+    }
 
 
 def evaluate(
-    recommend: Recommender, sessions: Sequence[Sequence[int]], k: int = 20, batch_size: int = 2048
+    recommend: Recommender,
+    sessions: Sequence[Sequence[int]],
+    clicks: np.ndarray,
+    k: int = 20,
+    batch_size: int = 2048,
 ) -> dict[str, float]:
+    """Every metric of one recommender; ``clicks[i]`` = training clicks of item i."""
     prefixes, targets = next_item_cases(sessions)
     ranked = [
         recommend(prefixes[i : i + batch_size], k) for i in range(0, len(prefixes), batch_size)
     ]
     top_k = np.concatenate(ranked) if ranked else np.zeros((0, k), dtype=np.int64)
-    hr, mrr = hit_rate_and_mrr(top_k, targets)
-    return {f"hr@{k}": hr, f"mrr@{k}": mrr, "predictions": len(targets)}
+    metrics = ranking_metrics(top_k, targets) | beyond_accuracy(top_k, clicks)
+    return {f"{name}@{k}": value for name, value in metrics.items()} | {"predictions": len(targets)}

@@ -84,9 +84,11 @@ def main(argv: list[str]) -> dict[str, object]:
 
     started = time.perf_counter()
     baselines = Baselines(train, len(item_ids), train_ends)
-    metrics = {"model": evaluate(recommend, validation)}
+    metrics = {"model": evaluate(recommend, validation, baselines.clicks)}
     for name in BASELINES:
-        metrics[name] = evaluate(lambda p, k, n=name: baselines.recommend(n, p, k), validation)
+        metrics[name] = evaluate(
+            lambda p, k, n=name: baselines.recommend(n, p, k), validation, baselines.clicks
+        )
     evaluation_seconds = round(time.perf_counter() - started, 1)
     logs.log(logger, "evaluated", **metrics)
 

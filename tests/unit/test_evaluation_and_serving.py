@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from shoprec.evaluation import evaluate, hit_rate_and_mrr, next_item_cases
+from shoprec.evaluation import beyond_accuracy, evaluate, next_item_cases, ranking_metrics
 from shoprec.serving import GruScorer, SessionRecommender
 
 pytestmark = pytest.mark.unit
@@ -16,17 +16,33 @@ def test_next_item_cases_follow_the_protocol():
 
 def test_hit_rate_and_mrr_by_hand():
     top = np.array([[5, 2, 9], [1, 3, 4], [7, 8, 6]])
-    hr, mrr = hit_rate_and_mrr(top, np.array([2, 4, 0]))
-    assert hr == pytest.approx(2 / 3)
-    assert mrr == pytest.approx((1 / 2 + 1 / 3 + 0) / 3)
+    metrics = ranking_metrics(top, np.array([2, 4, 0]))
+    assert metrics["hr"] == pytest.approx(2 / 3)
+    assert metrics["mrr"] == pytest.approx((1 / 2 + 1 / 3 + 0) / 3)
+    assert metrics["ndcg"] == pytest.approx((1 / np.log2(3) + 1 / np.log2(4) + 0) / 3)
+
+
+def test_coverage_and_popularity_bias_by_hand():
+    clicks = np.array([0, 10, 5, 5, 0])  # items 1..4
+    top = np.array([[1, 2], [1, 3]])
+    metrics = beyond_accuracy(top, clicks)
+    assert metrics["coverage"] == pytest.approx(3 / 4)
+    assert metrics["popularity"] == pytest.approx((10 + 5 + 10 + 5) / 4 / 10)
 
 
 def test_evaluate_runs_the_protocol_over_every_prefix():
     def always(prefixes, k):
         return np.tile(np.array([3, 2, 1])[:k], (len(prefixes), 1))
 
-    metrics = evaluate(always, [[1, 3], [3, 2]], k=1)
-    assert metrics == {"hr@1": 0.5, "mrr@1": 0.5, "predictions": 2}
+    metrics = evaluate(always, [[1, 3], [3, 2]], np.array([0, 1, 1, 4]), k=1)
+    assert metrics == {
+        "hr@1": 0.5,
+        "mrr@1": 0.5,
+        "ndcg@1": 0.5,
+        "coverage@1": 1 / 3,
+        "popularity@1": 1.0,
+        "predictions": 2,
+    }
 
 
 def _tiny_recommender(tmp_path):
