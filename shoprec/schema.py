@@ -95,39 +95,10 @@ def format_time(value: datetime) -> str:
     )
 
 
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def event_id(source: str, origin: str, raw_line: str) -> str:
     """Deterministic id: re-collecting the same line from the same place yields the same id."""
     digest = hashlib.sha256(f"{source}\x1f{origin}\x1f{raw_line}".encode())
     return digest.hexdigest()[:32]
-
-
-class SchemaError(ValueError):
-    """A record that does not match the event schema (the message is the reason)."""
-
-
-def event_from_record(record: dict[str, object]) -> Event:
-    """Validate a decoded JSON/CSV record and build the event, or raise SchemaError."""
-    version = record.get("v", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise SchemaError(f"unsupported schema version {version!r}")
-    missing = [n for n in FIELD_NAMES if n not in NULLABLE and record.get(n) in (None, "")]
-    if missing:
-        raise SchemaError(f"missing required fields: {', '.join(missing)}")
-    values = {n: (record.get(n) if record.get(n) != "" else None) for n in FIELD_NAMES}
-    try:
-        values["event_time"] = parse_time(str(values["event_time"]))
-        values["status"] = int(str(values["status"]))
-    except ValueError as error:
-        raise SchemaError(f"bad value: {error}") from None
-    if values["source"] not in {s.value for s in Source}:
-        raise SchemaError(f"unknown source {values['source']!r}")
-    if values["event_type"] not in {t.value for t in EventType}:
-        raise SchemaError(f"unknown event_type {values['event_type']!r}")
-    return Event(**values)  # type: ignore[arg-type]
 
 
 def table_columns() -> tuple[tuple[str, str], ...]:
