@@ -9,13 +9,13 @@ API_PORT ?= 8000
 export API_PORT
 DATASET ?=
 
-.PHONY: help setup venvs jars cdk-cli up down status demo test bench lint clean
+.PHONY: help setup venvs jars cdk-cli up down status demo rollback test bench lint clean
 
 help:
 	@echo "make demo    set up, start the local cloud, run the pipeline DAG once, serve the API"
 	@echo "make test    every test (unit, Spark, TensorFlow, Airflow, integration)"
 	@echo "make bench   benchmarks (JSON), on ../shared/data where it exists"
-	@echo "make setup | up | down | status | lint | clean"
+	@echo "make setup | up | down | status | rollback | lint | clean"
 
 setup: venvs jars cdk-cli ## idempotent: a second run takes seconds
 
@@ -45,6 +45,9 @@ status:
 
 demo: setup up
 	@$(PY) -m shoprec.local.demo $(if $(DATASET),--dataset $(DATASET))
+
+rollback: ## the previous champion serves again (local cloud)
+	@source .run/env && $(PY) -m shoprec.rollback
 
 test: setup
 	@tools/run-tests

@@ -39,16 +39,36 @@ def decide(manifest: dict[str, Any]) -> tuple[bool, str]:
     return False, f"HR@20 {model:.4f} does not beat POP {pop:.4f}"
 
 
-def promote(s3: Any, layout: LakeLayout, version: str, reason: str) -> dict[str, Any]:
-    previous = read_champion(s3, layout)
+def _write_champion(
+    s3: Any, layout: LakeLayout, version: str, reason: str, earlier: list[str]
+) -> dict[str, Any]:
     pointer = {
         "version": version,
         "reason": reason,
-        "previous": previous["version"] if previous else None,
+        "earlier": earlier,  # former champions, most recent first: what rollback returns to
         "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     s3.put_object(Bucket=layout.bucket, Key=CHAMPION_KEY, Body=json.dumps(pointer).encode())
     return pointer
+
+
+def promote(s3: Any, layout: LakeLayout, version: str, reason: str) -> dict[str, Any]:
+    current = read_champion(s3, layout)
+    earlier = [current["version"], *current["earlier"]] if current else []
+    return _write_champion(s3, layout, version, reason, earlier)
+
+
+class NothingToRollBack(RuntimeError):
+    pass
+
+
+def rollback(s3: Any, layout: LakeLayout) -> dict[str, Any]:
+    """Point the champion back at the previous champion (the API follows on its next refresh)."""
+    current = read_champion(s3, layout)
+    if not current or not current["earlier"]:
+        raise NothingToRollBack("there is no earlier champion to roll back to")
+    previous, *older = current["earlier"]
+    return _write_champion(s3, layout, previous, f"rollback from {current['version']}", older)
 
 
 def download(s3: Any, layout: LakeLayout, version: str, target: Path) -> Path:

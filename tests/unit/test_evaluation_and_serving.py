@@ -1,7 +1,6 @@
-import json
-
 import numpy as np
 import pytest
+from tiny_model import write_tiny_model
 
 from shoprec.evaluation import beyond_accuracy, evaluate, next_item_cases, ranking_metrics
 from shoprec.serving import GruScorer, SessionRecommender
@@ -46,28 +45,7 @@ def test_evaluate_runs_the_protocol_over_every_prefix():
 
 
 def _tiny_recommender(tmp_path):
-    rng = np.random.default_rng(0)
-    units, items = 4, 6  # 5 items + padding
-    weights = {
-        "embedding": rng.normal(size=(items, units)).astype(np.float32),
-        "gru_kernel": rng.normal(size=(units, 3 * units)).astype(np.float32),
-        "gru_recurrent": rng.normal(size=(units, 3 * units)).astype(np.float32),
-        "gru_bias": rng.normal(size=(2, 3 * units)).astype(np.float32),
-        "dense_kernel": rng.normal(size=(units, items)).astype(np.float32),
-        "dense_bias": np.zeros(items, dtype=np.float32),
-    }
-    np.savez(tmp_path / "weights.npz", **weights)
-    (tmp_path / "vocabulary.json").write_text(json.dumps(["<pad>", "a", "b", "c", "d", "e"]))
-    (tmp_path / "manifest.json").write_text(
-        json.dumps(
-            {
-                "model_version": "v1",
-                "hyperparameters": {"max_length": "20"},
-                "popular_items": ["c", "a", "b", "e", "d"],
-            }
-        )
-    )
-    return SessionRecommender.load(tmp_path)
+    return SessionRecommender.load(write_tiny_model(tmp_path, "v1"))
 
 
 def test_recommender_returns_k_distinct_known_items_best_first(tmp_path):

@@ -1,0 +1,32 @@
+"""``python -m shoprec.rollback --bucket <lake bucket>``: the previous champion serves again.
+
+Works against AWS or LocalStack alike (the AWS variables choose); ``make rollback`` runs it on
+the local cloud. The API re-reads the pointer within ``SHOPREC_CHAMPION_REFRESH_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from shoprec import aws, registry
+from shoprec.layout import LakeLayout
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bucket", default=os.environ.get("SHOPREC_LAKE_BUCKET"))
+    args = parser.parse_args(argv)
+    if not args.bucket:
+        parser.error("--bucket (or SHOPREC_LAKE_BUCKET) is required")
+    try:
+        pointer = registry.rollback(aws.client("s3"), LakeLayout(args.bucket))
+    except registry.NothingToRollBack as error:
+        raise SystemExit(f"rollback: {error}") from None
+    print(json.dumps({"rollback": pointer}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
