@@ -37,6 +37,11 @@ def _convert(name: str, raw: str, type_: Any) -> Any:
     return raw
 
 
+def _render(value: Any) -> str:
+    """A setting as text; booleans as ``true``/``false``, which ``_convert`` reads back."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Contract:
     @classmethod
@@ -52,15 +57,7 @@ class _Contract:
         return cls(**kwargs)
 
     def _items(self) -> list[tuple[str, str]]:
-        return [
-            (
-                f.name,
-                str(getattr(self, f.name)).lower()
-                if isinstance(getattr(self, f.name), bool)
-                else str(getattr(self, f.name)),
-            )
-            for f in dataclasses.fields(self)
-        ]
+        return [(f.name, _render(getattr(self, f.name))) for f in dataclasses.fields(self)]
 
 
 class EnvContract(_Contract):

@@ -19,26 +19,23 @@ from typing import Any
 from shoprec.local import services
 from shoprec.local.deliver_logs import main as deliver_logs
 from shoprec.local.runtime import REPO, REPORTS_DIR, RUN_DIR, Ports, read_env_file, venv_python
+from shoprec.local.stages import stage_env
 
 DAG_ID = "clickstream_training"
 STAGES = ("collect", "stage_events", "build_training_set", "train", "promote")
 
 
 def airflow_env() -> dict[str, str]:
+    """The stages' environment plus a private Airflow home (SQLite) reading mwaa_dags/."""
     home = RUN_DIR / "airflow"
-    return (
-        os.environ
-        | read_env_file()
-        | {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "mwaa_dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "PYTHONPATH": str(REPO),
-            "NO_COLOR": "1",
-        }
-    )
+    return stage_env() | {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "mwaa_dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "NO_COLOR": "1",
+    }
 
 
 def run_dag(conf: dict[str, Any]) -> None:

@@ -52,6 +52,11 @@ def sessions(views: DataFrame) -> DataFrame:
         F.min("event_time").alias("start_time"),
         F.max("event_time").alias("end_time"),
     )
+    return _unwrap_clicks(grouped)
+
+
+def _unwrap_clicks(grouped: DataFrame) -> DataFrame:
+    """Session rows from sorted ``clicks`` structs: items in click order, start and end."""
     return grouped.select(
         "session_id", F.col("clicks.item_id").alias("items"), "start_time", "end_time"
     )
@@ -66,9 +71,7 @@ def _keep_known(frame: DataFrame, vocabulary: DataFrame) -> DataFrame:
     regrouped = known.groupBy("session_id", "start_time", "end_time").agg(
         F.sort_array(F.collect_list(F.struct("position", "item_id"))).alias("clicks")
     )
-    return regrouped.select(
-        "session_id", F.col("clicks.item_id").alias("items"), "start_time", "end_time"
-    ).where(F.size("items") >= 2)
+    return _unwrap_clicks(regrouped).where(F.size("items") >= 2)
 
 
 def build(events: DataFrame, validation_days: float, min_item_support: int) -> TrainingSet:
