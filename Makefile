@@ -9,12 +9,13 @@ API_PORT ?= 8000
 export API_PORT
 DATASET ?=
 
-.PHONY: help setup venvs jars cdk-cli up down status demo rollback test bench lint clean
+.PHONY: help setup venvs jars cdk-cli up down status demo rollback test bench lint clean synth
 
 help:
 	@echo "make demo    set up, start the local cloud, run the pipeline DAG once, serve the API"
 	@echo "make test    every test (unit, Spark, TensorFlow, Airflow, integration)"
 	@echo "make bench   benchmarks (JSON), on ../shared/data where it exists"
+	@echo "make synth   every stack's template in cdk.out/ (offline; ENV=dev|prod|local)"
 	@echo "make setup | up | down | status | rollback | lint | clean"
 
 setup: venvs jars cdk-cli ## idempotent: a second run takes seconds
@@ -54,6 +55,11 @@ test: setup
 
 bench: setup ## JSON on stdout; the real-data benchmarks skip without ../shared/data
 	@for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+synth: venvs cdk-cli ## offline: no credentials, no AWS calls
+	@rm -rf cdk.out && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} cdk-cli/node_modules/.bin/cdk synth \
+		--no-notices --quiet -c env=$(or $(ENV),dev) -o cdk.out
+	@ls cdk.out/*.template.json
 
 lint: setup
 	@.venvs/infra/bin/ruff check . && .venvs/infra/bin/ruff format --check .

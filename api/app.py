@@ -32,7 +32,7 @@ def _error(status: int, message: str) -> Response:
     )
 
 
-@app.route("/health", methods=["GET"])
+@app.route("/health", methods=["GET"], api_key_required=True)
 def health() -> Response | dict:
     try:
         model = champion().get()
@@ -41,7 +41,12 @@ def health() -> Response | dict:
     return {"status": "ok", "model_version": model.version, "catalogue_size": model.catalogue_size}
 
 
-@app.route("/recommendations", methods=["POST"], content_types=JSON_CONTENT_TYPES)
+@app.route(
+    "/recommendations",
+    methods=["POST"],
+    content_types=JSON_CONTENT_TYPES,
+    api_key_required=True,  # API Gateway enforces it (usage plan); chalice local does not
+)
 def recommendations() -> Response | dict:
     try:
         request = parse_recommendation_request(app.current_request.raw_body)

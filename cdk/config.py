@@ -1,10 +1,24 @@
-"""Typed per-environment settings, chosen with ``cdk synth -c env=<name>``."""
+"""Typed per-environment settings, chosen with ``cdk synth -c env=<name>``.
+
+``local`` is the LocalStack variant (``cdklocal deploy -c env=local``): only the stacks whose
+resources LocalStack's free edition deploys (see docs/deployment.md).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+from shoprec.deployment import Deployment
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    rate_per_second: int
+    burst: int
+    requests_per_day: int
 
 
 @dataclass(frozen=True)
@@ -13,15 +27,58 @@ class EnvironmentConfig:
     removal_policy: RemovalPolicy
     landing_expiry_days: int
     quarantine_expiry_days: int
+    log_retention: logs.RetentionDays
+    nat_gateways: int
+    interface_endpoints: bool  # PrivateLink endpoints for the AWS APIs (else through the NAT)
+    collector_schedule_minutes: int | None  # None: only the DAG invokes the collector
+    glue_workers: int
+    training_instance_type: str
+    mwaa_environment_class: str
+    mwaa_max_workers: int
+    mwaa_public_webserver: bool
+    api_limits: ApiLimits
 
+    @property
+    def deployment(self) -> Deployment:
+        return Deployment(self.name)
+
+
+_DEV = EnvironmentConfig(
+    name="dev",
+    removal_policy=RemovalPolicy.DESTROY,
+    landing_expiry_days=30,
+    quarantine_expiry_days=30,
+    log_retention=logs.RetentionDays.ONE_MONTH,
+    nat_gateways=1,
+    interface_endpoints=False,
+    collector_schedule_minutes=None,
+    glue_workers=2,
+    training_instance_type="ml.m5.large",
+    mwaa_environment_class="mw1.small",
+    mwaa_max_workers=2,
+    mwaa_public_webserver=True,
+    api_limits=ApiLimits(rate_per_second=10, burst=20, requests_per_day=10_000),
+)
 
 ENVIRONMENTS = {
-    "dev": EnvironmentConfig(
-        "dev", RemovalPolicy.DESTROY, landing_expiry_days=30, quarantine_expiry_days=30
-    ),
+    "dev": _DEV,
     "prod": EnvironmentConfig(
-        "prod", RemovalPolicy.RETAIN, landing_expiry_days=365, quarantine_expiry_days=90
+        name="prod",
+        removal_policy=RemovalPolicy.RETAIN,
+        landing_expiry_days=365,
+        quarantine_expiry_days=90,
+        log_retention=logs.RetentionDays.ONE_YEAR,
+        nat_gateways=2,
+        interface_endpoints=True,
+        collector_schedule_minutes=15,
+        glue_workers=10,
+        training_instance_type="ml.m5.xlarge",
+        mwaa_environment_class="mw1.medium",
+        mwaa_max_workers=5,
+        mwaa_public_webserver=False,
+        api_limits=ApiLimits(rate_per_second=500, burst=1000, requests_per_day=50_000_000),
     ),
+    "local": replace(_DEV, name="local"),
 }
 
 

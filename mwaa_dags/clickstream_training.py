@@ -2,7 +2,11 @@
 
 Thin on purpose: each task hands its stage to a backend chosen at run time (``params.backend``);
 nothing touches AWS or reads Variables at import. ``local`` runs every stage on the local
-stand-in cloud (``make demo``); run ids flow between tasks through XCom.
+stand-in cloud (``make demo``); ``aws`` calls the deployed Lambda, Glue jobs and SageMaker
+(``shoprec.aws_stages``) of the environment named by the Airflow option
+``shoprec.environment``; ``configured`` (the default) takes the backend from the option
+``shoprec.backend``, which the MWAA environment sets to ``aws``, else ``local``.
+Run ids flow between tasks through XCom.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from shoprec.deployment import AIRFLOW_SECTION, BACKEND_OPTION, ENVIRONMENT_OPTION
+
+BACKENDS = ("configured", "local", "aws")
 DEFAULT_ARGS = {"retries": 0, "retry_delay": timedelta(minutes=5)}
 
 
@@ -19,12 +26,24 @@ def _current() -> tuple[Any, str, dict[str, Any]]:
     """(backend, lake-safe run id, params) of the running task, resolved at run time."""
     context = get_current_context()
     params = context["params"]
-    if params["backend"] != "local":
-        raise ValueError(f"unknown backend {params['backend']!r} (available: local)")
-    from shoprec.local import stages
-
     run_id = "".join(c if c.isalnum() else "-" for c in context["run_id"]).strip("-")[:64]
-    return stages, run_id, params
+    return _backend(params["backend"]), run_id, params
+
+
+def _backend(name: str) -> Any:
+    from airflow.configuration import conf
+
+    if name == "configured":
+        name = conf.get(AIRFLOW_SECTION, BACKEND_OPTION, fallback="local")
+    if name == "local":
+        from shoprec.local import stages
+
+        return stages
+    if name == "aws":
+        from shoprec.aws_stages import AwsStages
+
+        return AwsStages.for_environment(conf.get(AIRFLOW_SECTION, ENVIRONMENT_OPTION))
+    raise ValueError(f"unknown backend {name!r} (available: {BACKENDS[1:]})")
 
 
 @dag(
@@ -36,7 +55,7 @@ def _current() -> tuple[Any, str, dict[str, Any]]:
     default_args=DEFAULT_ARGS,
     tags=["shoprec"],
     params={
-        "backend": Param("local", enum=["local"]),
+        "backend": Param("configured", enum=list(BACKENDS)),
         "validation_days": Param(1.0, type="number", minimum=0.01),
         "epochs": Param(5, type="integer", minimum=1),
     },

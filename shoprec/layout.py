@@ -26,18 +26,20 @@ class LakeLayout:
         return f"incoming/source={source}/"
 
     @staticmethod
-    def landing_key(source: str, ingest_date: str, batch_id: str) -> str:
-        return f"landing/source={source}/ingest_date={ingest_date}/{batch_id}.csv"
+    def landing_prefix(source: str) -> str:
+        return f"landing/source={source}/"
+
+    @classmethod
+    def landing_key(cls, source: str, ingest_date: str, batch_id: str) -> str:
+        return f"{cls.landing_prefix(source)}ingest_date={ingest_date}/{batch_id}.csv"
+
+    @classmethod
+    def quarantine_key(cls, stage: str, source: str, ingest_date: str, batch_id: str) -> str:
+        return f"{cls.quarantine_prefix(stage, source)}ingest_date={ingest_date}/{batch_id}.jsonl"
 
     @staticmethod
-    def quarantine_key(stage: str, source: str, ingest_date: str, batch_id: str) -> str:
-        return (
-            f"quarantine/stage={stage}/source={source}/ingest_date={ingest_date}/{batch_id}.jsonl"
-        )
-
-    @staticmethod
-    def quarantine_prefix(stage: str) -> str:
-        return f"quarantine/stage={stage}/"
+    def quarantine_prefix(stage: str, source: str | None = None) -> str:
+        return f"quarantine/stage={stage}/" + (f"source={source}/" if source else "")
 
     STAGING_EVENTS_PREFIX = "staging/events/"
 
@@ -45,10 +47,15 @@ class LakeLayout:
     def checkpoint_prefix(job: str) -> str:
         return f"checkpoints/{job}/"
 
-    @staticmethod
-    def training_prefix(run_id: str) -> str:
-        return f"staging/training/{run_id}/"
+    TRAINING_PREFIX = "staging/training/"
+    MODELS_PREFIX = "analytics/models/"
+    # SageMaker's own output (model.tar.gz per training job) before it is published.
+    TRAINING_JOBS_PREFIX = "analytics/training-jobs/"
 
-    @staticmethod
-    def model_prefix(version: str) -> str:
-        return f"analytics/models/{version}/"
+    @classmethod
+    def training_prefix(cls, run_id: str) -> str:
+        return f"{cls.TRAINING_PREFIX}{run_id}/"
+
+    @classmethod
+    def model_prefix(cls, version: str) -> str:
+        return f"{cls.MODELS_PREFIX}{version}/"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from components.buckets import access_log_bucket
+from components.lake_access import grant_prefixes
 from config import EnvironmentConfig
-from shoprec.contracts import CollectorSettings
 
 
 class DataLakeStack(Stack):
@@ -20,15 +24,7 @@ class DataLakeStack(Stack):
         self.key = kms.Key(
             self, "LakeKey", enable_key_rotation=True, removal_policy=config.removal_policy
         )
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            removal_policy=config.removal_policy,
-        )
+        self.access_logs = access_log_bucket(self, config.removal_policy)
         self.bucket = s3.Bucket(
             self,
             "Lake",
@@ -50,10 +46,16 @@ class DataLakeStack(Stack):
                 ),
             ],
         )
-        self.watermark = ssm.StringParameter(
+        ssm.StringParameter(
             self,
-            "WeblogWatermark",
-            parameter_name=CollectorSettings.__dataclass_fields__["watermark_parameter"].default,
-            string_value='{"key": "", "offset": 0}',
-            description="Web-log collector watermark (last object and byte offset read)",
+            "LakeBucketName",
+            parameter_name=config.deployment.lake_bucket_parameter,
+            string_value=self.bucket.bucket_name,
+            description="Name of the data lake bucket (read by the DAG's aws backend)",
         )
+
+    def grant(
+        self, grantee: iam.IGrantable, *, read: Sequence[str] = (), write: Sequence[str] = ()
+    ) -> None:
+        """Object access under the given zone prefixes only, and the key as far as S3 uses it."""
+        grant_prefixes(grantee, self.bucket, self.key, read=read, write=write)

@@ -39,3 +39,29 @@ def test_dag_file_makes_no_clients_and_reads_no_variables_at_import():
     header = text.split("def _current", 1)[0]
     for forbidden in ("boto3", "Variable.get", "os.environ", "shoprec.local"):
         assert forbidden not in header
+
+
+def _dag_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dag_file", DAGS / "clickstream_training.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_backend_is_chosen_by_param_or_by_the_airflow_options_mwaa_sets(monkeypatch):
+    from shoprec.aws_stages import AwsStages
+    from shoprec.deployment import Deployment
+    from shoprec.local import stages
+
+    dag_file = _dag_module()
+    assert dag_file._backend("local") is stages
+    assert dag_file._backend("configured") is stages  # no option set: the local cloud
+    for option, value in Deployment("prod").airflow_options().items():
+        section, key = option.split(".")
+        monkeypatch.setenv(f"AIRFLOW__{section.upper()}__{key.upper()}", value)
+    backend = dag_file._backend("configured")
+    assert isinstance(backend, AwsStages) and backend.deployment == Deployment("prod")
+    with pytest.raises(ValueError, match="unknown backend"):
+        dag_file._backend("gcp")

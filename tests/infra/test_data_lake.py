@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 pytestmark = [pytest.mark.infra]
-sys.path.insert(0, str(Path(__file__).parents[2] / "cdk"))
 
 
 @pytest.fixture(scope="module")
-def template():
-    import aws_cdk as cdk
-    from app import build
+def template(prod):
     from aws_cdk.assertions import Template
 
-    app = build(cdk.App(context={"env": "prod"}))
-    return Template.from_stack(app.node.find_child("shoprec-prod-data-lake"))
+    return Template.from_json(prod.template("data-lake"))
 
 
 def test_lake_bucket_is_kms_encrypted_versioned_and_private(template):
@@ -82,10 +75,10 @@ def test_lake_policy_denies_plain_http(template):
     )
 
 
-def test_watermark_parameter_name_is_the_collectors_default(template):
-    from shoprec.contracts import CollectorSettings
+def test_bucket_name_is_published_where_the_aws_backend_reads_it(template):
+    from shoprec.deployment import Deployment
 
-    name = CollectorSettings(kafka_bootstrap="x").watermark_parameter
+    name = Deployment("prod").lake_bucket_parameter
     template.has_resource_properties("AWS::SSM::Parameter", {"Name": name})
 
 

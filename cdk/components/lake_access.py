@@ -1,0 +1,50 @@
+"""Least-privilege access to zones of the lake: object actions under named prefixes only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+READ_ACTIONS = ["s3:GetObject"]
+WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+
+
+def _objects(bucket: s3.IBucket, prefixes: Sequence[str]) -> list[str]:
+    return [bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+
+
+def grant_prefixes(
+    grantee: iam.IGrantable,
+    bucket: s3.IBucket,
+    key: kms.IKey,
+    *,
+    read: Sequence[str] = (),
+    write: Sequence[str] = (),
+) -> None:
+    """Read ``read`` prefixes, read and write ``write`` prefixes; list only below them."""
+    readable = [*read, *write]
+    if not readable:
+        raise ValueError("grant at least one prefix")
+    statements = [
+        iam.PolicyStatement(actions=READ_ACTIONS, resources=_objects(bucket, readable)),
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in readable]}},
+        ),
+        iam.PolicyStatement(
+            actions=["kms:Decrypt", *(["kms:GenerateDataKey"] if write else [])],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+        ),
+    ]
+    if write:
+        statements.append(
+            iam.PolicyStatement(actions=WRITE_ACTIONS, resources=_objects(bucket, write))
+        )
+    for statement in statements:
+        grantee.grant_principal.add_to_principal_policy(statement)

@@ -1,0 +1,229 @@
+"""Glue: the Data Catalog (database and events table from ``shoprec.schema``), the network
+connection that puts the jobs beside MSK, and the two Spark jobs with their checkpoints."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from components.bundles import shared_package
+from components.glue_job import GlueJob
+from components.nag import suppress
+from config import EnvironmentConfig
+from shoprec.contracts import StagingJobArgs, TrainingSetJobArgs
+from shoprec.layout import LakeLayout
+from shoprec.schema import PARTITION_COLUMNS, table_columns
+from stacks.data_lake import DataLakeStack
+from stacks.streaming import StreamingStack
+
+PARQUET = {
+    "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+}
+# What Glue needs to place a job's network interfaces in the VPC (EC2 grants these on * only).
+VPC_JOB_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeRouteTables",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+]
+CATALOG_READ = [
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+    "glue:GetUserDefinedFunctions",
+]
+CATALOG_WRITE = ["glue:CreatePartition", "glue:BatchCreatePartition"]
+
+
+def _columns(columns: tuple[tuple[str, str], ...]) -> list[glue.CfnTable.ColumnProperty]:
+    return [glue.CfnTable.ColumnProperty(name=name, type=kind) for name, kind in columns]
+
+
+class ProcessingStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        vpc: ec2.IVpc,
+        lake: DataLakeStack,
+        streaming: StreamingStack,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        deployment = config.deployment
+        layout = LakeLayout(lake.bucket.bucket_name)
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(name=deployment.glue_database),
+        )
+        self.events_table = glue.CfnTable(
+            self,
+            "EventsTable",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_name=deployment.glue_database,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=deployment.events_table,
+                table_type="EXTERNAL_TABLE",
+                parameters={"classification": "parquet", "EXTERNAL": "TRUE"},
+                partition_keys=_columns(PARTITION_COLUMNS),
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    columns=_columns(table_columns()),
+                    location=layout.uri(LakeLayout.STAGING_EVENTS_PREFIX),
+                    input_format=PARQUET["input_format"],
+                    output_format=PARQUET["output_format"],
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library=PARQUET["serde"]
+                    ),
+                ),
+            ),
+        )
+        self.events_table.node.add_dependency(self.database)
+
+        # Jobs run in the VPC (to reach MSK): the security group must admit itself (Glue's rule).
+        group = ec2.SecurityGroup(self, "Jobs", vpc=vpc, description="Glue job workers")
+        group.add_ingress_rule(group, ec2.Port.all_tcp(), "Glue workers talk to each other")
+        subnet = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnets[0]
+        connection = glue.CfnConnection(
+            self,
+            "MskConnection",
+            catalog_id=Aws.ACCOUNT_ID,
+            connection_input=glue.CfnConnection.ConnectionInputProperty(
+                name=f"{deployment.prefix}-msk-network",
+                description="Puts Glue workers in the VPC beside MSK Serverless",
+                connection_type="NETWORK",
+                physical_connection_requirements=glue.CfnConnection.PhysicalConnectionRequirementsProperty(
+                    availability_zone=subnet.availability_zone,
+                    subnet_id=subnet.subnet_id,
+                    security_group_id_list=[
+                        group.security_group_id,
+                        streaming.clients.security_group_id,
+                    ],
+                ),
+            ),
+        )
+        logs_key = kms.Key(
+            self, "JobLogsKey", enable_key_rotation=True, removal_policy=config.removal_policy
+        )
+        logs_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws-glue/*"
+                    }
+                },
+            )
+        )
+        security = glue.CfnSecurityConfiguration(
+            self,
+            "Security",
+            name=f"{deployment.prefix}-jobs",
+            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                s3_encryptions=[
+                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                        s3_encryption_mode="SSE-KMS", kms_key_arn=lake.key.key_arn
+                    )
+                ],
+                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=logs_key.key_arn
+                ),
+                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=logs_key.key_arn
+                ),
+            ),
+        )
+        package = s3_assets.Asset(self, "SharedPackage", path=str(shared_package("zip")))
+        common = {
+            "deployment": deployment,
+            "package": package,
+            "connection": connection.ref,
+            "security_configuration": security.ref,
+            "workers": config.glue_workers,
+        }
+        catalog = {"database": deployment.glue_database, "table": deployment.events_table}
+        self.staging = GlueJob(
+            self,
+            "StageEvents",
+            job="stage_events",
+            arguments=StagingJobArgs,
+            values={
+                "lake_bucket": lake.bucket.bucket_name,
+                "kafka_bootstrap": streaming.cluster_arn,  # resolved to brokers at run time
+                "kafka_auth": "iam",
+                "topic": streaming.topic,
+                **catalog,
+            },
+            **common,
+        )
+        self.training_set = GlueJob(
+            self,
+            "BuildTrainingSet",
+            job="build_training_set",
+            arguments=TrainingSetJobArgs,
+            values={"lake_bucket": lake.bucket.bucket_name, **catalog},
+            **common,
+        )
+        staged = LakeLayout.STAGING_EVENTS_PREFIX
+        lake.grant(
+            self.staging.role,
+            write=[
+                staged,
+                LakeLayout.quarantine_prefix("stage"),
+                LakeLayout.checkpoint_prefix("stage_events"),
+            ],
+        )
+        lake.grant(self.training_set.role, read=[staged], write=[LakeLayout.TRAINING_PREFIX])
+        streaming.grant_consume(self.staging.role)
+        catalog_arns = [
+            self.format_arn(service="glue", resource="catalog"),
+            self.format_arn(
+                service="glue", resource="database", resource_name=deployment.glue_database
+            ),
+            self.format_arn(
+                service="glue",
+                resource="table",
+                resource_name=f"{deployment.glue_database}/{deployment.events_table}",
+            ),
+        ]
+        for job, actions in (
+            (self.staging, CATALOG_READ + CATALOG_WRITE),
+            (self.training_set, CATALOG_READ),
+        ):
+            job.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=catalog_arns))
+            job.role.add_to_policy(iam.PolicyStatement(actions=VPC_JOB_ACTIONS, resources=["*"]))
+            logs_key.grant_encrypt_decrypt(job.role)
+            suppress(
+                job.role,
+                "IAM5",
+                "S3 objects only under the job's zone prefixes and its two assets; EC2 "
+                "network-interface actions exist only on * (Glue places the workers' ENIs); "
+                "log groups under /aws-glue/ (Glue names them per run)",
+            )
+        self.jobs = {"stage_events": self.staging, "build_training_set": self.training_set}

@@ -1,0 +1,174 @@
+"""The DAG's ``aws`` backend: each stage calls the deployed resource of one environment.
+
+Same stage functions as ``shoprec.local.stages`` (collect, stage_events, build_training_set,
+train, promote), but the work runs where CDK deployed it: the collector Lambda, the Glue
+jobs, a SageMaker training job. Every name comes from ``shoprec.deployment``; values known
+only after deployment (bucket, role, image, source archive) are read from SSM at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shoprec import aws, registry
+from shoprec.contracts import StagingJobArgs, TrainingHyperparameters, TrainingSetJobArgs
+from shoprec.deployment import Deployment, run_arguments
+from shoprec.layout import LakeLayout
+
+CHANNELS = ("train", "validation", "vocabulary")
+COUNTED = ("lines", "events", "published", "quarantined")
+GLUE_DONE = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
+TRAINING_DONE = {"Completed", "Failed", "Stopped"}
+
+
+class StageFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class AwsStages:
+    deployment: Deployment
+    client: Callable[[str], Any] = aws.client
+    poll_seconds: float = 30.0
+
+    @classmethod
+    def for_environment(cls, env: str) -> AwsStages:
+        return cls(Deployment(env))
+
+    def _parameters(self, *names: str) -> list[str]:
+        response = self.client("ssm").get_parameters(Names=list(names))
+        if response.get("InvalidParameters"):  # absent when every name exists
+            raise StageFailed(f"not deployed: SSM parameters {response['InvalidParameters']}")
+        values = {p["Name"]: p["Value"] for p in response["Parameters"]}
+        return [values[name] for name in names]
+
+    def _layout(self) -> LakeLayout:
+        return LakeLayout(self._parameters(self.deployment.lake_bucket_parameter)[0])
+
+    def _wait(self, describe: Callable[[], tuple[str, dict[str, Any]]], done: set[str]) -> dict:
+        while True:
+            state, details = describe()
+            if state in done:
+                return details
+            time.sleep(self.poll_seconds)
+
+    def collect(self, run_id: str, source: str = "weblog") -> dict[str, Any]:
+        """Invoke the collector until it has caught up; totals over the invocations."""
+        totals: dict[str, Any] = dict.fromkeys(("invocations", *COUNTED), 0)
+        while True:
+            response = self.client("lambda").invoke(
+                FunctionName=self.deployment.collector_function(source),
+                Payload=json.dumps({"run_id": run_id}).encode(),
+            )
+            payload = json.loads(response["Payload"].read())
+            if "FunctionError" in response:
+                raise StageFailed(f"collector failed: {payload}")
+            totals["invocations"] += 1
+            for key in COUNTED:
+                totals[key] += payload[key]
+            if not payload.get("more"):
+                return totals
+
+    def _glue(self, job: str, arguments: dict[str, str]) -> dict[str, Any]:
+        glue, name = self.client("glue"), self.deployment.glue_job(job)
+        run = glue.start_job_run(JobName=name, Arguments=arguments)["JobRunId"]
+
+        def describe() -> tuple[str, dict[str, Any]]:
+            details = glue.get_job_run(JobName=name, RunId=run)["JobRun"]
+            return details["JobRunState"], details
+
+        details = self._wait(describe, GLUE_DONE)
+        if details["JobRunState"] != "SUCCEEDED":
+            raise StageFailed(
+                f"{name} run {run}: {details['JobRunState']} {details.get('ErrorMessage', '')}"
+            )
+        return {"job": name, "job_run_id": run, "execution_seconds": details.get("ExecutionTime")}
+
+    def stage_events(self, run_id: str) -> dict[str, Any]:
+        return self._glue("stage_events", run_arguments(StagingJobArgs, run_id=run_id))
+
+    def build_training_set(self, run_id: str, validation_days: float = 1.0) -> dict[str, Any]:
+        arguments = run_arguments(
+            TrainingSetJobArgs, run_id=run_id, validation_days=validation_days
+        )
+        return self._glue("build_training_set", arguments)
+
+    def train(self, data_run: str, model_version: str, **hyperparameters: Any) -> dict[str, Any]:
+        """A script-mode training job, then its model folder published to the analytics zone."""
+        d = self.deployment
+        bucket, role, image, source, instance = self._parameters(
+            d.lake_bucket_parameter,
+            d.training_role_parameter,
+            d.training_image_parameter,
+            d.training_source_parameter,
+            d.training_instance_parameter,
+        )
+        layout = LakeLayout(bucket)
+        hp = TrainingHyperparameters(
+            model_version=model_version, data_run=data_run, **hyperparameters
+        )
+        name = f"{d.training_job_prefix}-{model_version}".lower()[:63]
+        sagemaker = self.client("sagemaker")
+        sagemaker.create_training_job(
+            TrainingJobName=name,
+            AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+            RoleArn=role,
+            HyperParameters={
+                **hp.to_hyperparameters(),
+                "sagemaker_program": "train.py",
+                "sagemaker_submit_directory": source,
+            },
+            InputDataConfig=[
+                {
+                    "ChannelName": channel,
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": layout.uri(f"{layout.training_prefix(data_run)}{channel}/"),
+                            "S3DataDistributionType": "FullyReplicated",
+                        }
+                    },
+                }
+                for channel in CHANNELS
+            ],
+            OutputDataConfig={"S3OutputPath": layout.uri(LakeLayout.TRAINING_JOBS_PREFIX)},
+            ResourceConfig={"InstanceType": instance, "InstanceCount": 1, "VolumeSizeInGB": 30},
+            StoppingCondition={"MaxRuntimeInSeconds": 4 * 3600},
+        )
+
+        def describe() -> tuple[str, dict[str, Any]]:
+            details = sagemaker.describe_training_job(TrainingJobName=name)
+            return details["TrainingJobStatus"], details
+
+        details = self._wait(describe, TRAINING_DONE)
+        if details["TrainingJobStatus"] != "Completed":
+            raise StageFailed(
+                f"training job {name}: {details.get('FailureReason', details['TrainingJobStatus'])}"
+            )
+        prefix = self._publish(layout, details["ModelArtifacts"]["S3ModelArtifacts"], model_version)
+        return {"model_version": model_version, "training_job": name, "model_prefix": prefix}
+
+    def _publish(self, layout: LakeLayout, artifacts: str, model_version: str) -> str:
+        """SageMaker's model.tar.gz → the model folder the API serves (shoprec.registry)."""
+        s3 = self.client("s3")
+        key = artifacts.removeprefix(f"s3://{layout.bucket}/")
+        with tempfile.TemporaryDirectory() as scratch:
+            archive, model = Path(scratch) / "model.tar.gz", Path(scratch) / "model"
+            s3.download_file(layout.bucket, key, str(archive))
+            with tarfile.open(archive) as tar:
+                tar.extractall(model, filter="data")
+            return registry.publish(s3, layout, model, model_version)
+
+    def promote(self, run_id: str, model_version: str) -> dict[str, Any]:
+        layout, s3 = self._layout(), self.client("s3")
+        accepted, reason = registry.decide(registry.read_manifest(s3, layout, model_version))
+        if not accepted:
+            return {"promoted": False, "reason": reason}
+        return {"promoted": True, **registry.promote(s3, layout, model_version, reason)}

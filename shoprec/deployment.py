@@ -1,0 +1,130 @@
+"""Names of the deployed AWS resources of one environment (dev, prod, ...).
+
+CDK creates every resource under these names, and the code that calls a resource (the DAG's
+``aws`` backend, the handlers) finds it by the same names: one definition, so a rename
+changes both sides at once. Values only known after deployment (the bucket name, the MSK
+cluster ARN, the SageMaker role) are published as SSM parameters named here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from shoprec.contracts import EVENTS_TABLE, JobArguments
+
+PROJECT = "shoprec"
+# MWAA passes custom configuration options ``<section>.<key>`` to Airflow; the DAG reads them
+# at run time with ``airflow.configuration.conf.get(AIRFLOW_SECTION, key)``.
+AIRFLOW_SECTION = "shoprec"
+BACKEND_OPTION = "backend"
+ENVIRONMENT_OPTION = "environment"
+# The Glue jobs, named after their folders under glue_jobs/.
+GLUE_JOBS = ("stage_events", "build_training_set")
+SOURCES = ("weblog",)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    env: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{PROJECT}-{self.env}"
+
+    def stack_name(self, part: str) -> str:
+        return f"{self.prefix}-{part}"
+
+    # Glue Data Catalog (database names take no hyphens)
+    @property
+    def glue_database(self) -> str:
+        return f"{PROJECT}_{self.env}"
+
+    events_table = EVENTS_TABLE
+
+    def glue_job(self, job: str) -> str:
+        if job not in GLUE_JOBS:
+            raise ValueError(f"unknown Glue job {job!r}; jobs: {GLUE_JOBS}")
+        return f"{self.prefix}-{job.replace('_', '-')}"
+
+    def collector_function(self, source: str) -> str:
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}; sources: {SOURCES}")
+        return f"{self.prefix}-{source}-collector"
+
+    @property
+    def kafka_cluster(self) -> str:
+        return f"{self.prefix}-events"
+
+    @property
+    def model_package_group(self) -> str:
+        return f"{self.prefix}-recommender"
+
+    @property
+    def training_job_prefix(self) -> str:
+        """SageMaker training jobs are named ``<prefix>-<model version>``."""
+        return f"{self.prefix}-train"
+
+    @property
+    def mwaa_environment(self) -> str:
+        return self.prefix
+
+    # SSM parameters
+    def parameter(self, name: str) -> str:
+        return f"/{PROJECT}/{self.env}/{name}"
+
+    def watermark_parameter(self, source: str) -> str:
+        return self.parameter(f"watermarks/{source}")
+
+    @property
+    def lake_bucket_parameter(self) -> str:
+        return self.parameter("lake-bucket")
+
+    @property
+    def kafka_cluster_parameter(self) -> str:
+        return self.parameter("kafka-cluster-arn")
+
+    @property
+    def training_role_parameter(self) -> str:
+        return self.parameter("training/role-arn")
+
+    @property
+    def training_image_parameter(self) -> str:
+        return self.parameter("training/image-uri")
+
+    @property
+    def training_source_parameter(self) -> str:
+        """The ``sourcedir.tar.gz`` of script mode: train.py with the shared package."""
+        return self.parameter("training/source-uri")
+
+    @property
+    def training_instance_parameter(self) -> str:
+        return self.parameter("training/instance-type")
+
+    def airflow_options(self) -> dict[str, str]:
+        """The MWAA configuration options that point the DAG at this deployment."""
+        return {
+            f"{AIRFLOW_SECTION}.{BACKEND_OPTION}": "aws",
+            f"{AIRFLOW_SECTION}.{ENVIRONMENT_OPTION}": self.env,
+        }
+
+
+# Glue job arguments: the deployed job carries every field but the run id as a default
+# argument; each run passes ``--run_id`` (and whatever else it overrides).
+RUN_ARGUMENT = "run_id"
+
+
+def job_defaults(arguments: type[JobArguments], **values: Any) -> dict[str, str]:
+    """Default arguments of a deployed Glue job, rendered by the job's own argument class."""
+    rendered = arguments(**{RUN_ARGUMENT: ""}, **values).to_arguments()
+    return {name: value for name, value in rendered.items() if name != f"--{RUN_ARGUMENT}"}
+
+
+def run_arguments(arguments: type[JobArguments], **values: Any) -> dict[str, str]:
+    """Arguments of one run; names are checked against the job's argument class."""
+    known = {field.name for field in dataclasses.fields(arguments)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{arguments.__name__} has no argument {unknown}")
+    return {f"--{name}": str(value) for name, value in values.items()}

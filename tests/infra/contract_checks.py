@@ -1,0 +1,86 @@
+"""Checks that a synthesized deployment and the code agree on names; each returns the
+differences it finds (empty = in agreement), so a test can also show that drift is caught."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from shoprec.contracts import EnvContract, JobArguments
+from shoprec.deployment import Deployment
+
+GLUE_OWN_PREFIXES = ("--job-", "--extra-", "--enable-")
+
+
+def _difference(what: str, deployed: Iterable[str], code: Iterable[str]) -> list[str]:
+    deployed, code = set(deployed), set(code)
+    return (
+        [f"{what}: deployed only {sorted(deployed - code)}, code only {sorted(code - deployed)}"]
+        if deployed != code
+        else []
+    )
+
+
+def environment_drift(function: dict[str, Any], settings: type[EnvContract]) -> list[str]:
+    """A function's environment variables against the settings class its handler parses."""
+    variables = function["Properties"]["Environment"]["Variables"]
+    return _difference(f"{settings.__name__} env", variables, settings.env_names())
+
+
+def job_argument_drift(job: dict[str, Any], arguments: type[JobArguments]) -> list[str]:
+    """A Glue job's default arguments (plus the per-run ``--run_id``) against its class."""
+    defaults = job["Properties"]["DefaultArguments"]
+    own = [name for name in defaults if not name.startswith(GLUE_OWN_PREFIXES)]
+    return _difference(
+        f"{arguments.__name__} arguments", [*own, "--run_id"], arguments.argument_names()
+    )
+
+
+def table_drift(table: dict[str, Any], columns: tuple, partitions: tuple) -> list[str]:
+    table_input = table["Properties"]["TableInput"]
+    deployed = [(c["Name"], c["Type"]) for c in table_input["StorageDescriptor"]["Columns"]]
+    keys = [(c["Name"], c["Type"]) for c in table_input["PartitionKeys"]]
+    problems = (
+        [] if deployed == list(columns) else [f"columns {deployed} != schema {list(columns)}"]
+    )
+    return problems + (
+        [] if keys == list(partitions) else [f"partitions {keys} != {list(partitions)}"]
+    )
+
+
+def names(resources: list[dict[str, Any]], prop: str) -> set[str]:
+    return {r["Properties"][prop] for r in resources if isinstance(r["Properties"].get(prop), str)}
+
+
+def dag_reference_drift(deployed: dict[str, set[str]], deployment: Deployment) -> list[str]:
+    """Every name the DAG's aws backend calls must be one the stacks create."""
+    wanted = {
+        "functions": {deployment.collector_function(s) for s in ("weblog",)},
+        "glue jobs": {deployment.glue_job(j) for j in ("stage_events", "build_training_set")},
+        "parameters": {
+            deployment.lake_bucket_parameter,
+            deployment.training_role_parameter,
+            deployment.training_image_parameter,
+            deployment.training_source_parameter,
+            deployment.training_instance_parameter,
+        },
+    }
+    return [
+        f"{kind}: the DAG calls {sorted(missing)}, not deployed"
+        for kind, names_ in wanted.items()
+        if (missing := names_ - deployed[kind])
+    ]
+
+
+def renamed(settings: type, old: str, new: str) -> type:
+    """The class with one field renamed: the drift a contract test must catch."""
+    fields = [
+        (new if f.name == old else f.name, f.type, dataclasses.field(default=f.default))
+        if f.default is not dataclasses.MISSING
+        else (new if f.name == old else f.name, f.type)
+        for f in dataclasses.fields(settings)
+    ]
+    return dataclasses.make_dataclass(
+        f"Drifted{settings.__name__}", fields, bases=settings.__mro__[1:2], frozen=True
+    )

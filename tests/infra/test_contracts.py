@@ -1,0 +1,113 @@
+"""The stacks and the code use the same names; and a name changed on one side is caught."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from shoprec.contracts import ApiSettings, CollectorSettings, StagingJobArgs, TrainingSetJobArgs
+from shoprec.deployment import Deployment
+from shoprec.schema import PARTITION_COLUMNS, table_columns
+
+from .contract_checks import (
+    dag_reference_drift,
+    environment_drift,
+    job_argument_drift,
+    names,
+    renamed,
+    table_drift,
+)
+
+pytestmark = [pytest.mark.infra, pytest.mark.slow]
+JOBS = {"stage_events": StagingJobArgs, "build_training_set": TrainingSetJobArgs}
+
+
+def _collector(synth):
+    name = Deployment(synth.env).collector_function("weblog")
+    return next(
+        f
+        for f in synth.resources("AWS::Lambda::Function")
+        if f["Properties"].get("FunctionName") == name
+    )
+
+
+def _job(synth, job):
+    name = Deployment(synth.env).glue_job(job)
+    return next(j for j in synth.resources("AWS::Glue::Job") if j["Properties"]["Name"] == name)
+
+
+def _deployed(synth):
+    return {
+        "functions": names(synth.resources("AWS::Lambda::Function"), "FunctionName"),
+        "glue jobs": names(synth.resources("AWS::Glue::Job"), "Name"),
+        "parameters": names(synth.resources("AWS::SSM::Parameter"), "Name"),
+    }
+
+
+def test_collector_environment_is_the_handlers_settings(dev):
+    assert environment_drift(_collector(dev), CollectorSettings) == []
+
+
+def test_api_environment_is_the_apps_settings(dev):
+    function = next(
+        r
+        for r in dev.template("api")["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    )
+    assert environment_drift(function, ApiSettings) == []
+
+
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_glue_default_arguments_are_the_jobs_argument_class(dev, job):
+    assert job_argument_drift(_job(dev, job), JOBS[job]) == []
+
+
+def test_glue_table_columns_are_the_event_schema(dev):
+    table = dev.resources("AWS::Glue::Table")[0]
+    assert table["Properties"]["TableInput"]["Name"] == Deployment("dev").events_table
+    assert table_drift(table, table_columns(), PARTITION_COLUMNS) == []
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_everything_the_dags_aws_backend_calls_is_deployed(synthesized, env):
+    synth = synthesized[env]
+    assert dag_reference_drift(_deployed(synth), Deployment(env)) == []
+    airflow = synth.resources("AWS::MWAA::Environment")[0]["Properties"]
+    assert airflow["AirflowConfigurationOptions"] == Deployment(env).airflow_options()
+    assert airflow["Name"] == Deployment(env).mwaa_environment
+
+
+# Drift on either side is caught: each check fails when one name changes.
+def test_a_renamed_environment_variable_is_caught(dev):
+    function = copy.deepcopy(_collector(dev))
+    variables = function["Properties"]["Environment"]["Variables"]
+    variables["SHOPREC_WATERMARK"] = variables.pop("SHOPREC_WATERMARK_PARAMETER")
+    assert environment_drift(function, CollectorSettings)
+    drifted = renamed(CollectorSettings, "watermark_parameter", "watermark_name")
+    assert environment_drift(_collector(dev), drifted)
+
+
+def test_a_renamed_job_argument_is_caught(dev):
+    job = copy.deepcopy(_job(dev, "stage_events"))
+    job["Properties"]["DefaultArguments"]["--kafka_topic"] = job["Properties"][
+        "DefaultArguments"
+    ].pop("--topic")
+    assert job_argument_drift(job, StagingJobArgs)
+    assert job_argument_drift(
+        _job(dev, "stage_events"), renamed(StagingJobArgs, "topic", "kafka_topic")
+    )
+
+
+def test_a_changed_schema_column_is_caught(dev):
+    table = dev.resources("AWS::Glue::Table")[0]
+    columns = tuple(("item" if n == "item_id" else n, t) for n, t in table_columns())
+    assert table_drift(table, columns, PARTITION_COLUMNS)
+
+
+def test_a_job_renamed_in_the_stack_is_caught(dev):
+    deployed = _deployed(dev)
+    deployed["glue jobs"] = {
+        name.replace("stage-events", "stage") for name in deployed["glue jobs"]
+    }
+    assert dag_reference_drift(deployed, Deployment("dev"))

@@ -1,0 +1,142 @@
+"""Property by property: encryption, public access, IAM conditions, MSK auth, runtimes."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.infra, pytest.mark.slow]
+
+
+def _template(synth, part):
+    from aws_cdk.assertions import Template
+
+    return Template.from_json(synth.template(part))
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_every_bucket_is_encrypted_private_and_tls_only(synthesized, env):
+    synth = synthesized[env]
+    buckets = synth.resources("AWS::S3::Bucket")
+    assert len(buckets) == 4  # lake, its access logs, Airflow's bucket, its access logs
+    for bucket in buckets:
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    policies = synth.resources("AWS::S3::BucketPolicy")
+    assert len(policies) == len(buckets)
+    for policy in policies:
+        assert {
+            "Effect": "Deny",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }.items() <= policy["Properties"]["PolicyDocument"]["Statement"][0].items()
+
+
+def test_msk_serverless_admits_iam_authenticated_clients_only(dev):
+    cluster = dev.resources("AWS::MSK::ServerlessCluster")[0]["Properties"]
+    assert cluster["ClientAuthentication"] == {"Sasl": {"Iam": {"Enabled": True}}}
+    ingress = [
+        r["Properties"]
+        for r in dev.resources("AWS::EC2::SecurityGroupIngress")
+        if r["Properties"].get("FromPort") == 9098
+    ]
+    assert ingress and all("SourceSecurityGroupId" in rule for rule in ingress)
+
+
+def test_glue_jobs_run_glue_5_in_the_vpc_with_encryption(dev):
+    from aws_cdk.assertions import Match
+
+    jobs = dev.resources("AWS::Glue::Job")
+    assert len(jobs) == 2
+    for job in jobs:
+        props = job["Properties"]
+        assert props["GlueVersion"] == "5.0" and props["Command"]["Name"] == "glueetl"
+        assert props["Connections"]["Connections"] and props["SecurityConfiguration"]
+    _template(dev, "processing").has_resource_properties(
+        "AWS::Glue::SecurityConfiguration",
+        {
+            "EncryptionConfiguration": {
+                "S3Encryptions": [Match.object_like({"S3EncryptionMode": "SSE-KMS"})],
+                "CloudWatchEncryption": Match.object_like({"CloudWatchEncryptionMode": "SSE-KMS"}),
+                "JobBookmarksEncryption": Match.object_like(
+                    {"JobBookmarksEncryptionMode": "CSE-KMS"}
+                ),
+            }
+        },
+    )
+
+
+def test_collector_runs_python_312_in_the_vpc_with_a_kms_dead_letter_queue(dev):
+    function = dev.resources("AWS::Lambda::Function")
+    collector = [
+        f for f in function if "weblog-collector" in str(f["Properties"].get("FunctionName"))
+    ]
+    props = collector[0]["Properties"]
+    assert props["Runtime"] == "python3.12" and len(props["Layers"]) == 2
+    assert props["VpcConfig"]["SubnetIds"] and props["DeadLetterConfig"]["TargetArn"]
+    assert props["ReservedConcurrentExecutions"] == 1
+    for queue in dev.resources("AWS::SQS::Queue"):
+        assert "KmsMasterKeyId" in queue["Properties"]
+
+
+def test_api_function_runs_python_312_and_the_stage_throttles(prod):
+    api = prod.template("api")["Resources"]
+    function = next(r for r in api.values() if r["Type"] == "AWS::Serverless::Function")
+    assert function["Properties"]["Runtime"] == "python3.12"
+    rest_api = api["RestAPI"]["Properties"]
+    settings = rest_api["MethodSettings"][0]
+    assert settings["ThrottlingRateLimit"] == 500 and settings["ThrottlingBurstLimit"] == 1000
+    assert "DestinationArn" in rest_api["AccessLogSetting"]
+    plan = next(r for r in api.values() if r["Type"] == "AWS::ApiGateway::UsagePlan")
+    assert plan["Properties"]["Throttle"] == {"RateLimit": 500, "BurstLimit": 1000}
+    assert plan["Properties"]["ApiStages"][0]["ApiId"] == {"Ref": "RestAPI"}
+
+
+def test_every_api_route_requires_the_key(prod):
+    swagger = prod.template("api")["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    methods = [m for path in swagger["paths"].values() for m in path.values()]
+    assert methods and all({"api_key": []} in m.get("security", []) for m in methods)
+
+
+def _statements(synth, part):
+    return [
+        statement
+        for policy in synth.resources("AWS::IAM::Policy")
+        if policy in synth.template(part)["Resources"].values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_roles_use_the_lake_key_only_through_s3_and_list_only_their_prefixes(dev):
+    for part in ("ingestion", "processing", "training", "orchestration", "api"):
+        for statement in _statements(dev, part):
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            if "s3:ListBucket" in actions:
+                assert "s3:prefix" in statement["Condition"]["StringLike"], part
+            if actions == ["kms:Decrypt", "kms:GenerateDataKey"] or actions == ["kms:Decrypt"]:
+                assert "kms:ViaService" in statement["Condition"]["StringEquals"], part
+
+
+def test_api_reads_only_the_models_zone(dev):
+    reads = [s for s in _statements(dev, "api") if s["Action"] == "s3:GetObject"]
+    assert len(reads) == 1 and str(reads[0]["Resource"]).endswith("/analytics/models/*']]}")
+
+
+def test_mwaa_passes_the_training_role_only_to_sagemaker(prod):
+    passes = [s for s in _statements(prod, "orchestration") if s["Action"] == "iam:PassRole"]
+    assert passes[0]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    env = prod.resources("AWS::MWAA::Environment")[0]["Properties"]
+    assert env["AirflowVersion"] == "3.0.6" and env["WebserverAccessMode"] == "PRIVATE_ONLY"
+    assert env["RequirementsS3Path"] == "requirements.txt" and env["DagS3Path"] == "dags"
+
+
+def test_no_statement_allows_every_action(synthesized):
+    for env in ("dev", "prod"):
+        for policy in synthesized[env].resources("AWS::IAM::Policy"):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                assert statement["Action"] != "*" and not str(statement["Action"]).endswith(":*'")
