@@ -21,9 +21,20 @@ def _msk_iam_token(_config: Any) -> tuple[str, float]:
     return token, expiry_ms / 1000
 
 
+def bootstrap_servers(kafka_bootstrap: str) -> str:
+    """``host:port,...`` as given, or the IAM brokers of an MSK cluster given by its ARN (MSK
+    Serverless publishes no broker list to CloudFormation, so deployments pass the ARN)."""
+    if not kafka_bootstrap.startswith("arn:"):
+        return kafka_bootstrap
+    from shoprec import aws
+
+    brokers = aws.client("kafka").get_bootstrap_brokers(ClusterArn=kafka_bootstrap)
+    return brokers["BootstrapBrokerStringSaslIam"]
+
+
 def producer_config(settings: KafkaSettings) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
+        "bootstrap.servers": bootstrap_servers(settings.kafka_bootstrap),
         "enable.idempotence": True,  # no duplicates from the producer's own retries
         "linger.ms": 20,
         "compression.type": "lz4",
@@ -41,11 +52,35 @@ def producer_config(settings: KafkaSettings) -> dict[str, Any]:
     return config
 
 
+TOPIC_PARTITIONS = 6  # MSK Serverless topics are created explicitly (no auto-creation)
+
+
+def ensure_topic(config: dict[str, Any], topic: str, timeout: float = 30) -> None:
+    """Create the topic unless it exists (idempotent; the same call locally and on MSK)."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({k: v for k, v in config.items() if k in _ADMIN_KEYS})
+    if topic in admin.list_topics(timeout=timeout).topics:
+        return
+    future = admin.create_topics([NewTopic(topic, num_partitions=TOPIC_PARTITIONS)])[topic]
+    try:
+        future.result(timeout)
+    except KafkaException as error:
+        if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # a concurrent creator
+            raise
+
+
+_ADMIN_KEYS = {"bootstrap.servers", "security.protocol", "sasl.mechanisms", "oauth_cb"}
+
+
 def publish(settings: KafkaSettings, events: Iterable[Event], timeout: float = 60) -> int:
     """Publish events keyed by session (one session stays in order); raise unless all land."""
     from confluent_kafka import Producer
 
-    producer = Producer(producer_config(settings))
+    config = producer_config(settings)
+    ensure_topic(config, settings.topic)
+    producer = Producer(config)
     failures: list[str] = []
 
     def on_delivery(error: Any, _message: Any) -> None:

@@ -6,6 +6,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from shoprec.contracts import StagingJobArgs
+from shoprec.kafka import bootstrap_servers
 from shoprec.schema import (
     NULLABLE,
     PARTITION_COLUMNS,
@@ -21,7 +22,7 @@ _RECORD_DDL = f"`v` int, {spark_ddl()}"
 
 def kafka_options(args: StagingJobArgs) -> dict[str, str]:
     options = {
-        "kafka.bootstrap.servers": args.kafka_bootstrap,
+        "kafka.bootstrap.servers": bootstrap_servers(args.kafka_bootstrap),
         "subscribe": args.topic,
         "startingOffsets": "earliest",
         "maxOffsetsPerTrigger": "500000",
