@@ -53,8 +53,8 @@ rollback: ## the previous champion serves again (local cloud)
 test: setup
 	@tools/run-tests
 
-bench: setup ## JSON on stdout; the real-data benchmarks skip without ../shared/data
-	@for script in bench/*.py; do $(PY) $$script || exit 1; done
+bench: setup ## JSON on stdout (progress on stderr); skips without ../shared/data
+	@for script in bench/baselines.py bench/model.py; do .venvs/ml/bin/python $$script || exit 1; done
 
 synth: venvs cdk-cli ## offline: no credentials, no AWS calls
 	@rm -rf cdk.out && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} cdk-cli/node_modules/.bin/cdk synth \

@@ -16,9 +16,11 @@ from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
 
+from shoprec.contracts import TrainingHyperparameters
 from shoprec.deployment import AIRFLOW_SECTION, BACKEND_OPTION, ENVIRONMENT_OPTION
 
 BACKENDS = ("configured", "local", "aws")
+DEFAULT_EPOCHS = TrainingHyperparameters.__dataclass_fields__["epochs"].default
 DEFAULT_ARGS = {"retries": 0, "retry_delay": timedelta(minutes=5)}
 
 
@@ -57,7 +59,7 @@ def _backend(name: str) -> Any:
     params={
         "backend": Param("configured", enum=list(BACKENDS)),
         "validation_days": Param(1.0, type="number", minimum=0.01),
-        "epochs": Param(5, type="integer", minimum=1),
+        "epochs": Param(DEFAULT_EPOCHS, type="integer", minimum=1),
     },
 )
 def clickstream_training() -> None:

@@ -22,7 +22,6 @@ from shoprec.contracts import StagingJobArgs, TrainingHyperparameters, TrainingS
 from shoprec.deployment import Deployment, run_arguments
 from shoprec.layout import LakeLayout
 
-CHANNELS = ("train", "validation", "vocabulary")
 COUNTED = ("lines", "events", "published", "quarantined")
 GLUE_DONE = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
 TRAINING_DONE = {"Completed", "Failed", "Stopped"}
@@ -115,6 +114,8 @@ class AwsStages:
             model_version=model_version, data_run=data_run, **hyperparameters
         )
         name = f"{d.training_job_prefix}-{model_version}".lower()[:63]
+        champion = registry.read_champion(self.client("s3"), layout)
+        channels = layout.training_channels(data_run, champion and champion["version"])
         sagemaker = self.client("sagemaker")
         sagemaker.create_training_job(
             TrainingJobName=name,
@@ -131,12 +132,12 @@ class AwsStages:
                     "DataSource": {
                         "S3DataSource": {
                             "S3DataType": "S3Prefix",
-                            "S3Uri": layout.uri(f"{layout.training_prefix(data_run)}{channel}/"),
+                            "S3Uri": layout.uri(prefix),
                             "S3DataDistributionType": "FullyReplicated",
                         }
                     },
                 }
-                for channel in CHANNELS
+                for channel, prefix in channels.items()
             ],
             OutputDataConfig={"S3OutputPath": layout.uri(LakeLayout.TRAINING_JOBS_PREFIX)},
             ResourceConfig={"InstanceType": instance, "InstanceCount": 1, "VolumeSizeInGB": 30},
@@ -168,7 +169,4 @@ class AwsStages:
 
     def promote(self, run_id: str, model_version: str) -> dict[str, Any]:
         layout, s3 = self._layout(), self.client("s3")
-        accepted, reason = registry.decide(registry.read_manifest(s3, layout, model_version))
-        if not accepted:
-            return {"promoted": False, "reason": reason}
-        return {"promoted": True, **registry.promote(s3, layout, model_version, reason)}
+        return registry.promote_if_accepted(s3, layout, model_version)

@@ -157,11 +157,13 @@ class TrainingHyperparameters(JobArguments):
 
     model_version: str
     data_run: str
-    epochs: int = 5
-    embedding_dim: int = 64
-    batch_size: int = 256
-    learning_rate: float = 0.005
-    max_length: int = 20
+    # Defaults: tuned on YooChoose train_tr -> train_valid (README, "Model quality").
+    epochs: int = 3
+    embedding_dim: int = 100
+    batch_size: int = 128
+    learning_rate: float = 0.002
+    dropout: float = 0.25
+    max_length: int = 10
     seed: int = 42
 
     def to_hyperparameters(self) -> dict[str, str]:

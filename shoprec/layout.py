@@ -10,6 +10,11 @@ WEIGHTS_FILE = "weights.npz"
 VOCABULARY_FILE = "vocabulary.json"
 MANIFEST_FILE = "manifest.json"
 MODEL_FILES = (WEIGHTS_FILE, VOCABULARY_FILE, MANIFEST_FILE)
+METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.html"
+# A training set's counts, split time and source partitions, beside its Parquet folders.
+TRAINING_SET_MANIFEST = "manifest.json"
+TRAINING_SET_CHANNELS = ("train", "validation", "vocabulary")
 
 
 @dataclass(frozen=True)
@@ -59,3 +64,14 @@ class LakeLayout:
     @classmethod
     def model_prefix(cls, version: str) -> str:
         return f"{cls.MODELS_PREFIX}{version}/"
+
+    @classmethod
+    def training_channels(cls, data_run: str, champion: str | None) -> dict[str, str]:
+        """SageMaker input channel → S3 key prefix: the training set, its manifest (lineage)
+        and, when a model serves, the champion's folder (warm start and the gate)."""
+        run = cls.training_prefix(data_run)
+        channels = {name: f"{run}{name}/" for name in TRAINING_SET_CHANNELS}
+        channels["lineage"] = run + TRAINING_SET_MANIFEST
+        if champion:
+            channels["champion"] = cls.model_prefix(champion)
+        return channels

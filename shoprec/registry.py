@@ -31,12 +31,42 @@ def read_champion(s3: Any, layout: LakeLayout) -> dict[str, Any] | None:
     return json.loads(body)
 
 
-def decide(manifest: dict[str, Any]) -> tuple[bool, str]:
-    """The walking skeleton's gate: the model must beat the popularity baseline on HR@20."""
-    model, pop = manifest["metrics"]["model"]["hr@20"], manifest["metrics"]["pop"]["hr@20"]
-    if model > pop:
-        return True, f"HR@20 {model:.4f} beats POP {pop:.4f}"
-    return False, f"HR@20 {model:.4f} does not beat POP {pop:.4f}"
+# The gate ranks on MRR@20 (is the next click near the top, where shoppers look) and records
+# HR@20 beside it. The floor is the strongest baseline: a model that cannot beat it has no
+# reason to serve.
+GATE_METRIC = "mrr@20"
+RECORDED_METRICS = ("hr@20", "mrr@20")
+FLOOR = "vsknn"
+
+
+def _beats(challenger: dict[str, float], other: dict[str, float]) -> bool:
+    return challenger[GATE_METRIC] > other[GATE_METRIC]
+
+
+def _scores(metrics: dict[str, float]) -> str:
+    return " ".join(f"{m} {metrics[m]:.4f}" for m in RECORDED_METRICS)
+
+
+def gate(metrics: dict[str, dict[str, float]], champion_version: str | None) -> dict[str, Any]:
+    """The promotion decision of a trained model, from metrics measured on one validation set:
+    ``model`` (the challenger), ``champion`` (the serving model, when there is one) and the
+    ``vsknn`` floor. The challenger must beat both on ``GATE_METRIC``."""
+    challenger, floor = metrics["model"], metrics[FLOOR]
+    rivals = {FLOOR: floor} | ({"champion": metrics["champion"]} if champion_version else {})
+    beaten = [name for name, rival in rivals.items() if not _beats(challenger, rival)]
+    verdict = "does not beat" if beaten else "beats"
+    reason = f"challenger ({_scores(challenger)}) {verdict} " + ", ".join(
+        f"{name} ({_scores(rivals[name])})" for name in (beaten or rivals)
+    )
+    return {
+        "decision": "reject" if beaten else "promote",
+        "reason": reason,
+        "champion_version": champion_version,
+        "metric": GATE_METRIC,
+        "scores": {
+            name: {m: metrics[name][m] for m in RECORDED_METRICS} for name in ("model", *rivals)
+        },
+    }
 
 
 def _write_champion(
@@ -56,6 +86,19 @@ def promote(s3: Any, layout: LakeLayout, version: str, reason: str) -> dict[str,
     current = read_champion(s3, layout)
     earlier = [current["version"], *current["earlier"]] if current else []
     return _write_champion(s3, layout, version, reason, earlier)
+
+
+def promote_if_accepted(s3: Any, layout: LakeLayout, version: str) -> dict[str, Any]:
+    """Apply the gate decision recorded in the model's manifest at training time."""
+    decision = read_manifest(s3, layout, version)["gate"]
+    current = read_champion(s3, layout)
+    serving = current["version"] if current else None
+    if decision["decision"] != "promote":
+        return {"promoted": False, "reason": decision["reason"]}
+    if serving != decision["champion_version"]:
+        reason = f"champion changed to {serving} after the gate compared against it; retrain"
+        return {"promoted": False, "reason": reason}
+    return {"promoted": True, **promote(s3, layout, version, decision["reason"])}
 
 
 class NothingToRollBack(RuntimeError):

@@ -1,7 +1,8 @@
-"""Serving without TensorFlow: the session GRU in NumPy, with a popularity fallback.
+"""Serving without TensorFlow: the session model (``shoprec.model``) in NumPy.
 
-The equations are Keras' GRU with ``reset_after=True`` and gate order z | r | h, so the
-scores equal the trained model's (a parity test checks it).
+The GRU follows Keras' ``reset_after=True`` equations with gate order z | r | h, masked
+(left) padding keeps the state, and the content and repeat logits add up as in
+the trained model, so the scores equal TensorFlow's (a parity test checks it).
 """
 
 from __future__ import annotations
@@ -14,32 +15,44 @@ from typing import Any
 import numpy as np
 
 from shoprec.layout import MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
+from shoprec.model import left_pad
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
 @dataclass(frozen=True)
-class GruScorer:
+class SessionScorer:
     weights: dict[str, np.ndarray]
 
-    def state(self, indices: list[int]) -> np.ndarray:
+    def state(self, batch: np.ndarray) -> np.ndarray:
+        """GRU state after each row of left-padded item indices (0 = padding)."""
         w = self.weights
         units = w["gru_recurrent"].shape[0]
-        h = np.zeros(units, dtype=np.float32)
-        for index in indices:
-            x = w["embedding"][index] @ w["gru_kernel"] + w["gru_bias"][0]
+        h = np.zeros((len(batch), units), dtype=np.float32)
+        for step in batch.T:
+            x = w["embedding"][step] @ w["gru_kernel"] + w["gru_bias"][0]
             r_in = h @ w["gru_recurrent"] + w["gru_bias"][1]
-            z = _sigmoid(x[:units] + r_in[:units])
-            r = _sigmoid(x[units : 2 * units] + r_in[units : 2 * units])
-            candidate = np.tanh(x[2 * units :] + r * r_in[2 * units :])
-            h = z * h + (1.0 - z) * candidate
+            z = _sigmoid(x[:, :units] + r_in[:, :units])
+            r = _sigmoid(x[:, units : 2 * units] + r_in[:, units : 2 * units])
+            candidate = np.tanh(x[:, 2 * units :] + r * r_in[:, 2 * units :])
+            h = np.where((step > 0)[:, None], z * h + (1.0 - z) * candidate, h)
         return h
 
-    def scores(self, indices: list[int]) -> np.ndarray:
-        logits = self.state(indices) @ self.weights["dense_kernel"] + self.weights["dense_bias"]
-        logits[0] = -np.inf  # padding
+    def scores(self, batch: np.ndarray) -> np.ndarray:
+        """Logits over the catalogue for each row of left-padded item indices."""
+        w = self.weights
+        h = self.state(batch)
+        present = batch > 0
+        logits = h @ w["dense_kernel"] + w["dense_bias"]
+        repeat = _softplus(h @ w["repeat_kernel"] + w["repeat_bias"]) * present
+        np.add.at(logits, (np.arange(len(batch))[:, None], batch), repeat)
+        logits[:, 0] = -np.inf  # padding
         return logits
 
 
@@ -50,7 +63,7 @@ class Recommendation:
 
 
 class SessionRecommender:
-    def __init__(self, scorer: GruScorer, item_ids: list[str], manifest: dict[str, Any]):
+    def __init__(self, scorer: SessionScorer, item_ids: list[str], manifest: dict[str, Any]):
         self.scorer, self.item_ids, self.manifest = scorer, item_ids, manifest
         self.index = {item: i for i, item in enumerate(item_ids) if i > 0}
         self.max_length = int(manifest["hyperparameters"]["max_length"])
@@ -71,7 +84,7 @@ class SessionRecommender:
             weights = {name: data[name] for name in data.files}
         item_ids = json.loads((directory / VOCABULARY_FILE).read_text())
         manifest = json.loads((directory / MANIFEST_FILE).read_text())
-        return cls(GruScorer(weights), item_ids, manifest)
+        return cls(SessionScorer(weights), item_ids, manifest)
 
     def recommend(self, session_items: list[str], k: int) -> Recommendation:
         known = [self.index[i] for i in session_items if i in self.index][-self.max_length :]
@@ -81,7 +94,7 @@ class SessionRecommender:
             return Recommendation(
                 [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)], "popular"
             )
-        logits = self.scorer.scores(known)
+        logits = self.scorer.scores(left_pad([known], self.max_length))[0]
         k = min(k, self.catalogue_size)
         top = np.argpartition(-logits, k - 1)[:k]
         top = top[np.argsort(-logits[top], kind="stable")]

@@ -5,25 +5,34 @@ from pathlib import Path
 
 import numpy as np
 
+MAX_LENGTH = 4
 
-def write_tiny_model(directory: Path, version: str) -> Path:
+
+def write_tiny_model(directory: Path, version: str, gate: dict | None = None) -> Path:
+    """``gate``: the promotion decision the manifest records (what training would write)."""
     rng = np.random.default_rng(0)
     units, items = 4, 6  # 5 items + padding
+
+    def array(*shape: int) -> np.ndarray:
+        return rng.normal(size=shape).astype(np.float32)
+
     weights = {
-        "embedding": rng.normal(size=(items, units)).astype(np.float32),
-        "gru_kernel": rng.normal(size=(units, 3 * units)).astype(np.float32),
-        "gru_recurrent": rng.normal(size=(units, 3 * units)).astype(np.float32),
-        "gru_bias": rng.normal(size=(2, 3 * units)).astype(np.float32),
-        "dense_kernel": rng.normal(size=(units, items)).astype(np.float32),
+        "embedding": array(items, units),
+        "gru_kernel": array(units, 3 * units),
+        "gru_recurrent": array(units, 3 * units),
+        "gru_bias": array(2, 3 * units),
+        "dense_kernel": array(units, items),
         "dense_bias": np.zeros(items, dtype=np.float32),
+        "repeat_kernel": array(units, MAX_LENGTH),
+        "repeat_bias": array(MAX_LENGTH),
     }
     directory.mkdir(parents=True, exist_ok=True)
     np.savez(directory / "weights.npz", **weights)
     (directory / "vocabulary.json").write_text(json.dumps(["<pad>", "a", "b", "c", "d", "e"]))
     manifest = {
         "model_version": version,
-        "hyperparameters": {"max_length": "20"},
+        "hyperparameters": {"max_length": str(MAX_LENGTH)},
         "popular_items": ["c", "a", "b", "e", "d"],
-    }
+    } | ({"gate": gate} if gate else {})
     (directory / "manifest.json").write_text(json.dumps(manifest))
     return directory

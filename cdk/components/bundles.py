@@ -19,6 +19,8 @@ from functools import cache
 from hashlib import sha256
 from pathlib import Path
 
+from shoprec.lineage import CODE_VERSION_FILE, code_version
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / ".cache" / "build"
 PACKAGE = "shoprec"
@@ -108,6 +110,7 @@ def training_source() -> Path:
     staging = _fresh(BUILD / "training-source")
     tree = _fresh(staging / "tree")
     shutil.copy(REPO / "sagemaker" / "training" / "train.py", tree / "train.py")
+    (tree / CODE_VERSION_FILE).write_text(code_version())  # lineage: the manifest records it
     (tree / "requirements.txt").write_text("\n".join(pins("ml", ["pyarrow"])) + "\n")
     _copy_package(tree)
     target = staging / "sourcedir.tar.gz"

@@ -52,7 +52,10 @@ class TrainingStack(Stack):
             description="SageMaker training jobs of the recommender",
         )
         lake.grant(
-            self.role, read=[LakeLayout.TRAINING_PREFIX], write=[LakeLayout.TRAINING_JOBS_PREFIX]
+            self.role,
+            # the training set, and the champion's folder (warm start, the gate's comparison)
+            read=[LakeLayout.TRAINING_PREFIX, LakeLayout.MODELS_PREFIX],
+            write=[LakeLayout.TRAINING_JOBS_PREFIX],
         )
         source = s3_assets.Asset(self, "Source", path=str(training_source()))
         source.grant_read(self.role)
@@ -91,8 +94,8 @@ class TrainingStack(Stack):
         suppress(
             self.role,
             "IAM5",
-            "S3 objects only under staging/training/ (input) and analytics/training-jobs/ "
-            "(output) plus the source asset; ecr:GetAuthorizationToken and "
+            "S3 objects only under staging/training/ and analytics/models/ (input) and "
+            "analytics/training-jobs/ (output) plus the source asset; ecr:GetAuthorizationToken and "
             "cloudwatch:PutMetricData exist only on * (the latter limited by namespace); "
             "log streams are named per job",
         )

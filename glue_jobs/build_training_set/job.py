@@ -11,7 +11,7 @@ import sys
 
 from shoprec import aws, logs
 from shoprec.contracts import TrainingSetJobArgs
-from shoprec.layout import LakeLayout
+from shoprec.layout import TRAINING_SET_CHANNELS, TRAINING_SET_MANIFEST, LakeLayout
 from shoprec.spark.session import get_spark
 from shoprec.spark.training_set import build
 
@@ -25,7 +25,7 @@ def main(argv: list[str]) -> dict[str, object]:
     dataset = build(events, args.validation_days, args.min_item_support)
     prefix = layout.training_prefix(args.run_id)
     counts: dict[str, int] = {}
-    for name in ("train", "validation", "vocabulary"):
+    for name in TRAINING_SET_CHANNELS:
         frame = getattr(dataset, name).coalesce(1)
         frame.write.mode("overwrite").parquet(layout.uri(prefix + name, "s3a"))
         counts[name] = spark.read.parquet(layout.uri(prefix + name, "s3a")).count()
@@ -40,7 +40,7 @@ def main(argv: list[str]) -> dict[str, object]:
     }
     aws.client("s3").put_object(
         Bucket=args.lake_bucket,
-        Key=prefix + "manifest.json",
+        Key=prefix + TRAINING_SET_MANIFEST,
         Body=json.dumps(manifest, indent=2).encode(),
     )
     logs.log(logger, "training set built", **counts, split_time=dataset.split_time)

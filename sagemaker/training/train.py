@@ -2,8 +2,13 @@
 
 Hyperparameters arrive as ``--name value`` (``shoprec.contracts.TrainingHyperparameters``);
 paths come from the ``SM_*`` variables, with local defaults so ``python train.py`` also runs
-on a laptop. Writes to the model dir: the SavedModel (``saved_model/1/``), the NumPy
-serving artifact, the vocabulary and ``manifest.json`` (version, metrics, lineage).
+on a laptop. Channels: ``train``, ``validation``, ``vocabulary`` (the training set),
+``lineage`` (its manifest) and, when a model serves, ``champion`` (its folder): the run
+warm-starts from it and the gate compares against it on this run's validation data.
+
+Writes to the model dir: the SavedModel (``saved_model/1/``), the NumPy serving artifact,
+the vocabulary, ``metrics.json``, ``report.html`` and ``manifest.json`` (metrics, gate
+decision, lineage).
 """
 
 from __future__ import annotations
@@ -13,16 +18,26 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from shoprec import logs
+from shoprec import logs, registry, report
 from shoprec.baselines import BASELINES, Baselines, top_k
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import evaluate
-from shoprec.layout import MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
-from shoprec.model import build_model, left_pad, serving_weights
+from shoprec.layout import (
+    MANIFEST_FILE,
+    METRICS_FILE,
+    REPORT_FILE,
+    TRAINING_SET_MANIFEST,
+    VOCABULARY_FILE,
+    WEIGHTS_FILE,
+)
+from shoprec.lineage import CODE_VERSION_FILE, code_version
+from shoprec.model import build_model, grown_vocabulary, left_pad, serving_weights, warm_start
+from shoprec.serving import SessionRecommender
 
 POPULAR_ITEMS_KEPT = 100
 
@@ -40,9 +55,40 @@ def _sessions(directory: Path, index: dict[str, int]) -> tuple[list[list[int]], 
 
 
 def _examples(sessions: list[list[int]], max_length: int) -> tuple[np.ndarray, np.ndarray]:
-    prefixes = [s[:t] for s in sessions for t in range(1, len(s))]
-    targets = [s[t] for s in sessions for t in range(1, len(s))]
+    """Every prefix → next item, of each session read forwards and backwards: the backward
+    reading teaches which items go together whatever their order (README, "Model quality")."""
+    readings = [*sessions, *(s[::-1] for s in sessions)]
+    prefixes = [s[:t] for s in readings for t in range(1, len(s))]
+    targets = [s[t] for s in readings for t in range(1, len(s))]
     return left_pad(prefixes, max_length), np.asarray(targets, dtype=np.int32)
+
+
+def _champion() -> SessionRecommender | None:
+    folder = _channel("champion")
+    return SessionRecommender.load(folder) if (folder / WEIGHTS_FILE).exists() else None
+
+
+def _code_version() -> str:
+    """The git commit of this code: written beside train.py by the deployment's bundle, else
+    asked of git (a checkout)."""
+    written = Path(__file__).with_name(CODE_VERSION_FILE)
+    return written.read_text().strip() if written.exists() else code_version()
+
+
+def _champion_recommender(champion: SessionRecommender, baselines: Baselines, batch: int = 256):
+    """The champion on this run's index space: its vocabulary is a prefix of this run's, so
+    indices agree; items it has never seen are left out of its prefixes and never proposed."""
+    known = len(champion.item_ids)
+
+    def recommend(prefixes: list, k: int) -> np.ndarray:
+        kept = [[i for i in p if i < known][-champion.max_length :] for p in prefixes]
+        scores = np.full((len(prefixes), len(baselines.clicks)), -np.inf, dtype=np.float32)
+        for start in range(0, len(kept), batch):
+            rows = left_pad(kept[start : start + batch], champion.max_length)
+            scores[start : start + batch, :known] = champion.scorer.scores(rows)
+        return top_k(scores, baselines.popularity_order, k)
+
+    return recommend
 
 
 def main(argv: list[str]) -> dict[str, object]:
@@ -55,76 +101,100 @@ def main(argv: list[str]) -> dict[str, object]:
     keras.utils.set_random_seed(hp.seed)
 
     vocabulary = pq.read_table(_channel("vocabulary")).sort_by("item_index")
-    item_ids = ["<pad>"] + [str(i) for i in vocabulary.column("item_id").to_pylist()]
+    current = ["<pad>"] + [str(i) for i in vocabulary.column("item_id").to_pylist()]
+    champion = _champion()
+    item_ids = grown_vocabulary(champion.item_ids, current) if champion else current
     index = {item: i for i, item in enumerate(item_ids)}
     train, train_ends = _sessions(_channel("train"), index)
     validation, _ = _sessions(_channel("validation"), index)
     x, y = _examples(train, hp.max_length)
+    baselines = Baselines(train, len(item_ids), train_ends)
     logs.log(
         logger,
         "data loaded",
         items=len(item_ids) - 1,
+        new_items=len(item_ids) - len(champion.item_ids) if champion else len(item_ids) - 1,
+        warm_start_from=champion.version if champion else None,
         train_sessions=len(train),
         validation_sessions=len(validation),
         examples=len(y),
     )
 
-    model = build_model(len(item_ids), hp.embedding_dim, hp.max_length)
+    model = build_model(len(item_ids), hp.embedding_dim, hp.max_length, hp.dropout)
+    if champion:
+        warm_start(model, champion.scorer.weights)
     model.compile(
         optimizer=keras.optimizers.Adam(hp.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=True,
     )
-    started = time.perf_counter()
-    history = model.fit(x, y, batch_size=hp.batch_size, epochs=hp.epochs, shuffle=True, verbose=2)
-    seconds = time.perf_counter() - started
 
     def recommend(prefixes: list, k: int) -> np.ndarray:
         logits = model.predict_on_batch(left_pad(prefixes, hp.max_length))
         return top_k(logits, baselines.popularity_order, k)
 
+    curves: dict[str, list[float]] = {"loss": [], "hr@20": [], "mrr@20": [], "seconds": []}
+    for epoch in range(1, hp.epochs + 1):
+        started = time.perf_counter()
+        loss = model.fit(x, y, batch_size=hp.batch_size, epochs=1, shuffle=True, verbose=0)
+        curves["seconds"].append(round(time.perf_counter() - started, 2))
+        curves["loss"].append(float(loss.history["loss"][0]))
+        validated = evaluate(recommend, validation, baselines.clicks)
+        for name in ("hr@20", "mrr@20"):
+            curves[name].append(validated[name])
+        logs.log(logger, "epoch", epoch=epoch, **{k: v[-1] for k, v in curves.items()})
+
     started = time.perf_counter()
-    baselines = Baselines(train, len(item_ids), train_ends)
     metrics = {"model": evaluate(recommend, validation, baselines.clicks)}
     for name in BASELINES:
         metrics[name] = evaluate(
             lambda p, k, n=name: baselines.recommend(n, p, k), validation, baselines.clicks
         )
+    if champion:
+        metrics["champion"] = evaluate(
+            _champion_recommender(champion, baselines),
+            validation,
+            baselines.clicks,
+        )
     evaluation_seconds = round(time.perf_counter() - started, 1)
-    logs.log(logger, "evaluated", **metrics)
+    gate = registry.gate(metrics, champion.version if champion else None)
+    logs.log(logger, "evaluated", metrics=metrics, gate=gate)
 
     model_dir.mkdir(parents=True, exist_ok=True)
     model.export(str(model_dir / "saved_model" / "1"), format="tf_saved_model", verbose=False)
     np.savez(model_dir / WEIGHTS_FILE, **serving_weights(model))
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(item_ids))
+    (model_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+    lineage_file = _channel("lineage") / TRAINING_SET_MANIFEST
     popular = [item_ids[i] for i in baselines.popularity_order[:POPULAR_ITEMS_KEPT]]
-    manifest = {
+    manifest: dict[str, Any] = {
         "model_version": hp.model_version,
         "data_run": hp.data_run,
         "hyperparameters": hp.to_hyperparameters(),
         "metrics": metrics,
-        "loss": [float(v) for v in history.history["loss"]],
-        "train_seconds": round(seconds, 2),
+        "gate": gate,
+        "learning_curves": curves,
+        "lineage": {
+            "data_run": hp.data_run,
+            "training_set": json.loads(lineage_file.read_text()) if lineage_file.exists() else None,
+            "code_version": _code_version(),
+            "seed": hp.seed,
+            "warm_start_from": champion.version if champion else None,
+            "framework": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        },
+        "train_seconds": round(sum(curves["seconds"]), 2),
         "evaluation_seconds": evaluation_seconds,
         "examples": int(len(y)),
         "catalogue_size": len(item_ids) - 1,
         "popular_items": popular,
-        "framework": {"tensorflow": tf.__version__, "keras": keras.__version__},
-        "code_version": os.environ.get("SHOPREC_CODE_VERSION", "unknown"),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (model_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    (model_dir / REPORT_FILE).write_text(report.render(manifest))
     sample = [item_ids[i] for i in validation[0][:3]] if validation else popular[:3]
-    print(
-        json.dumps(
-            {
-                "train": {
-                    "model_version": hp.model_version,
-                    "metrics": metrics,
-                    "sample_session": sample,
-                }
-            }
-        )
-    )
+    summary = {"model_version": hp.model_version, "metrics": metrics, "gate": gate}
+    summary["sample_session"] = sample  # a real session prefix, for the demo's sample request
+    print(json.dumps({"train": summary}))
     return manifest
 
 

@@ -81,7 +81,7 @@ def sample_request(port: int, items: list[str]) -> tuple[str, str]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", help="YooChoose-format file to replay (default: synthetic)")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, help="override the tuned default")
     args = parser.parse_args(argv)
     os.environ.update(read_env_file())
     timings: dict[str, float] = {}
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> None:
     timings["deliver logs"] = time.monotonic() - started
 
     started = time.monotonic()
-    run_dag({"epochs": args.epochs})
+    run_dag({"epochs": args.epochs} if args.epochs else {})
     timings["airflow DAG (total)"] = time.monotonic() - started
     report = latest_report()
 

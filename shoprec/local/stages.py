@@ -179,7 +179,14 @@ def build_training_set(run_id: str, validation_days: float = 1.0) -> dict[str, A
     return _glue("build_training_set", args.to_argv(), "build_training_set")
 
 
-CHANNELS = ("train", "validation", "vocabulary")
+def _download_channel(s3: Any, layout: LakeLayout, prefix: str, target: Path) -> None:
+    """Copy every object under ``prefix`` below ``target``, as SageMaker's File mode does."""
+    folder = prefix[: prefix.rfind("/") + 1]
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=layout.bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            path = target / obj["Key"][len(folder) :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(layout.bucket, obj["Key"], str(path))
 
 
 @reported
@@ -190,17 +197,12 @@ def train(data_run: str, model_version: str, **hyperparameters: Any) -> dict[str
     job = RUN_DIR / "sagemaker" / model_version
     shutil.rmtree(job, ignore_errors=True)
     s3 = aws.client("s3")
-    for channel in CHANNELS:
-        prefix = layout.training_prefix(data_run) + channel + "/"
+    champion = registry.read_champion(s3, layout)
+    channels = layout.training_channels(data_run, champion and champion["version"])
+    for channel, prefix in channels.items():
         target = job / "input" / "data" / channel
         target.mkdir(parents=True)
-        for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=layout.bucket, Prefix=prefix
-        ):
-            for obj in page.get("Contents", []):
-                name = obj["Key"][len(prefix) :]
-                if name.endswith(".parquet"):
-                    s3.download_file(layout.bucket, obj["Key"], str(target / name))
+        _download_channel(s3, layout, prefix, target)
         env[f"SM_CHANNEL_{channel.upper()}"] = str(target)
     env["SM_MODEL_DIR"] = str(job / "model")
     env["SM_OUTPUT_DATA_DIR"] = str(job / "output")
@@ -213,11 +215,7 @@ def train(data_run: str, model_version: str, **hyperparameters: Any) -> dict[str
 @reported
 def promote(run_id: str, model_version: str) -> dict[str, Any]:
     layout = LakeLayout(stage_env()["SHOPREC_LAKE_BUCKET"])
-    s3 = aws.client("s3")
-    accepted, reason = registry.decide(registry.read_manifest(s3, layout, model_version))
-    if not accepted:
-        print(f"[promote] {model_version} rejected: {reason}", flush=True)
-        return {"promoted": False, "reason": reason}
-    pointer = registry.promote(s3, layout, model_version, reason)
-    print(f"[promote] {model_version} is champion: {reason}", flush=True)
-    return {"promoted": True, **pointer}
+    result = registry.promote_if_accepted(aws.client("s3"), layout, model_version)
+    verdict = "is champion" if result["promoted"] else "rejected"
+    print(f"[promote] {model_version} {verdict}: {result['reason']}", flush=True)
+    return result

@@ -52,6 +52,12 @@ def _backend(recorded: Recorded) -> AwsStages:
     return AwsStages(Deployment("dev"), client=recorded.client, poll_seconds=0)
 
 
+def _body(data: bytes):
+    from botocore.response import StreamingBody
+
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
 def _template_names(synth, kind, prop):
     return {
         r["Properties"][prop]
@@ -62,8 +68,6 @@ def _template_names(synth, kind, prop):
 
 def test_collect_invokes_the_deployed_collector_until_caught_up(dev):
     recorded = Recorded()
-    from botocore.response import StreamingBody
-
     for more in (True, False):
         body = json.dumps(
             {"lines": 2, "events": 2, "published": 2, "quarantined": 0, "more": more}
@@ -71,7 +75,7 @@ def test_collect_invokes_the_deployed_collector_until_caught_up(dev):
         recorded.respond(
             "lambda",
             "invoke",
-            {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))},
+            {"StatusCode": 200, "Payload": _body(body)},
         )
     totals = _backend(recorded).collect("run-1")
     assert totals["invocations"] == 2 and totals["events"] == 4
@@ -128,6 +132,8 @@ def test_train_reads_deployed_parameters_and_names_jobs_the_role_may_start(dev):
             ],
         },
     )
+    champion = json.dumps({"version": "v0", "reason": "r", "earlier": [], "promoted_at": "t"})
+    recorded.respond("s3", "get_object", {"Body": _body(champion.encode())})
     recorded.respond(
         "sagemaker",
         "create_training_job",
@@ -153,6 +159,12 @@ def test_train_reads_deployed_parameters_and_names_jobs_the_role_may_start(dev):
         _backend(recorded).train("run-1", "20260101T000000Z", epochs=1)
     requested = recorded.calls[0][1]["Names"]
     assert set(requested) <= _template_names(dev, "AWS::SSM::Parameter", "Name")
-    created = recorded.calls[1][1]
+    created = recorded.calls[2][1]
     assert created["TrainingJobName"].startswith(d.training_job_prefix + "-")
     assert created["HyperParameters"]["epochs"] == "1"
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+        for c in created["InputDataConfig"]
+    }
+    assert set(channels) == {"train", "validation", "vocabulary", "lineage", "champion"}
+    assert channels["champion"] == "s3://v/analytics/models/v0/"  # warm start and the gate

@@ -3,7 +3,8 @@ import pytest
 from tiny_model import write_tiny_model
 
 from shoprec.evaluation import beyond_accuracy, evaluate, next_item_cases, ranking_metrics
-from shoprec.serving import GruScorer, SessionRecommender
+from shoprec.model import left_pad
+from shoprec.serving import SessionRecommender
 
 pytestmark = pytest.mark.unit
 
@@ -55,7 +56,7 @@ def test_recommender_returns_k_distinct_known_items_best_first(tmp_path):
     scores = [score for _, score in result.items]
     assert result.tier == "model" and len(set(ids)) == 3 and "<pad>" not in ids
     assert scores == sorted(scores, reverse=True)
-    logits = GruScorer(model.scorer.weights).scores([1, 2])
+    logits = model.scorer.scores(left_pad([[1, 2]], model.max_length))[0]
     assert ids[0] == model.item_ids[int(np.argmax(logits))]
 
 

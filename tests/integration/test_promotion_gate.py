@@ -1,0 +1,36 @@
+"""Promotion on real S3 (LocalStack): the champion pointer follows the gate's recorded decision."""
+
+import pytest
+from tiny_model import write_tiny_model
+
+from shoprec import aws, registry
+from shoprec.layout import LakeLayout
+
+pytestmark = [pytest.mark.integration]
+
+
+def _decision(verdict: str, against: str | None) -> dict:
+    return {"decision": verdict, "reason": f"{verdict} (test)", "champion_version": against}
+
+
+def test_worse_challengers_are_rejected_and_better_ones_promoted(bucket, tmp_path):
+    s3, layout = aws.client("s3"), LakeLayout(bucket)
+    trained = {
+        "v1": _decision("promote", None),  # first model: beat the floor
+        "v2": _decision("reject", "v1"),  # worse than v1
+        "v3": _decision("promote", "v1"),  # better than v1
+        "v4": _decision("promote", "v1"),  # compared against v1, but v3 serves by now
+    }
+    for version, gate in trained.items():
+        registry.publish(s3, layout, write_tiny_model(tmp_path / version, version, gate), version)
+
+    assert registry.promote_if_accepted(s3, layout, "v1")["promoted"]
+    rejected = registry.promote_if_accepted(s3, layout, "v2")
+    assert rejected == {"promoted": False, "reason": "reject (test)"}
+    assert registry.read_champion(s3, layout)["version"] == "v1"
+
+    promoted = registry.promote_if_accepted(s3, layout, "v3")
+    assert promoted["promoted"] and promoted["earlier"] == ["v1"]
+    stale = registry.promote_if_accepted(s3, layout, "v4")
+    assert not stale["promoted"] and "champion changed to v3" in stale["reason"]
+    assert registry.read_champion(s3, layout)["version"] == "v3"
