@@ -158,12 +158,14 @@ class TrainingHyperparameters(JobArguments):
     model_version: str
     data_run: str
     # Defaults: tuned on YooChoose train_tr -> train_valid (README, "Model quality").
-    epochs: int = 3
-    embedding_dim: int = 100
+    epochs: int = 4
+    members: int = 2  # independently trained GRUs; the model serves their mean probability
+    embedding_dim: int = 128
     batch_size: int = 128
-    learning_rate: float = 0.002
-    dropout: float = 0.25
+    learning_rate: float = 0.003
+    dropout: float = 0.4
     max_length: int = 10
+    short_contexts: int = 3
     seed: int = 42
 
     def to_hyperparameters(self) -> dict[str, str]:

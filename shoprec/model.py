@@ -1,7 +1,9 @@
 """The session model (TensorFlow/Keras), trained end to end on next-item prediction.
 
-A GRU reads the session's items (left-padded, masked) into a state; the state scores the
-catalogue two ways, added as logits of one full softmax over the catalogue:
+The model is an ensemble of a few members trained independently (own seed, same data); it
+serves the mean of their next-item probabilities. In each member a GRU reads the session's
+items (left-padded, masked) into a state; the state scores the catalogue two ways, added as
+logits of one full softmax over the catalogue:
 
 * content: a dense layer over the state (what sessions like this one click next);
 * repeats: the session's own items, each weighted per position by the state (a third of the
@@ -28,14 +30,32 @@ WEIGHTS = {
     "dense_bias": ("scores", 1),
     "repeat_kernel": ("repeat_weights", 0),
     "repeat_bias": ("repeat_weights", 1),
+    "repeat_position": ("repeat_positions", 0),
 }
 
 
-def build_model(catalogue_size: int, embedding_dim: int, max_length: int, dropout: float) -> Any:
-    """``catalogue_size`` counts the padding row 0; inputs are left-padded item indices."""
+def _position_scale() -> type:
+    import keras
+
+    class PositionScale(keras.layers.Layer):
+        """A learned positive scale per input position (softplus of a free vector)."""
+
+        def build(self, input_shape: Any) -> None:
+            self.position = self.add_weight(shape=(input_shape[-1],), initializer="zeros")
+
+        def call(self, inputs: Any) -> Any:
+            return inputs * keras.ops.softplus(self.position)
+
+    return PositionScale
+
+
+def build_member(catalogue_size: int, embedding_dim: int, max_length: int, dropout: float) -> Any:
+    """One member, logits out. ``catalogue_size`` counts the padding row 0; inputs are
+    left-padded item indices."""
     import keras
     from keras import ops
 
+    PositionScale = _position_scale()  # noqa: N806 (a class, made where Keras is imported)
     items = keras.Input(shape=(max_length,), dtype="int32", name="items")
     present = ops.cast(ops.greater(items, 0), "float32")
     embedded = keras.layers.Embedding(
@@ -47,9 +67,23 @@ def build_model(catalogue_size: int, embedding_dim: int, max_length: int, dropou
 
     content = keras.layers.Dense(catalogue_size, name="scores")(state)
     weights = keras.layers.Dense(max_length, activation="softplus", name="repeat_weights")(state)
-    clicked = ops.one_hot(items, catalogue_size)
-    repeats = ops.einsum("bl,blv->bv", weights * present, clicked)
-    return keras.Model(items, content + repeats, name="session_model")
+    weights = PositionScale(name="repeat_positions")(weights) * present
+    repeats = ops.einsum("bl,blv->bv", weights, ops.one_hot(items, catalogue_size))
+    return keras.Model(items, content + repeats)
+
+
+def build_ensemble(members: Sequence[Any]) -> Any:
+    """The served model: log of the members' mean probability (a softmax of it gives back
+    the mean), one SavedModel for a SageMaker endpoint."""
+    import keras
+    from keras import ops
+
+    items = keras.Input(shape=members[0].input_shape[1:], dtype="int32", name="items")
+    padding = np.zeros(members[0].output_shape[-1], dtype=np.float32)
+    padding[0] = -1e9  # index 0 is padding, never an item: probability 0
+    probabilities = [ops.softmax(member(items) + padding) for member in members]
+    mean = ops.mean(ops.stack(probabilities), axis=0) if len(members) > 1 else probabilities[0]
+    return keras.Model(items, ops.log(mean), name="session_ensemble")
 
 
 def left_pad(prefixes: Sequence[Sequence[int]], max_length: int) -> np.ndarray:
@@ -61,22 +95,27 @@ def left_pad(prefixes: Sequence[Sequence[int]], max_length: int) -> np.ndarray:
     return batch
 
 
-def serving_weights(model: Any) -> dict[str, np.ndarray]:
-    """Every trained array, by the names ``shoprec.serving`` reads."""
+def weight_name(member: int, name: str) -> str:
+    return f"member{member}.{name}"
+
+
+def serving_weights(members: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Every trained array of every member, by the names ``shoprec.serving`` reads."""
     return {
-        name: np.asarray(model.get_layer(layer).weights[i].numpy())
+        weight_name(m, name): np.asarray(member.get_layer(layer).weights[i].numpy())
+        for m, member in enumerate(members)
         for name, (layer, i) in WEIGHTS.items()
     }
 
 
-def warm_start(model: Any, champion: dict[str, np.ndarray]) -> None:
-    """Start from the champion's arrays. The vocabulary only grows, so every item axis of the
-    champion is a prefix of the new one: old items keep their rows and columns, new items
-    keep their fresh initialisation."""
+def warm_start(member: Any, number: int, champion: dict[str, np.ndarray]) -> None:
+    """Start member ``number`` from the champion's member of that number. The vocabulary only
+    grows, so every item axis of the champion is a prefix of the new one: old items keep
+    their rows and columns, new items keep their fresh initialisation."""
     for name, (layer, i) in WEIGHTS.items():
-        variable = model.get_layer(layer).weights[i]
+        variable = member.get_layer(layer).weights[i]
         value = np.array(variable.numpy())
-        old = champion[name]
+        old = champion[weight_name(number, name)]
         value[tuple(slice(0, n) for n in old.shape)] = old
         variable.assign(value)
 

@@ -26,34 +26,49 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
+def _member_logits(w: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
+    """One member's logits for each row of left-padded item indices (0 = padding)."""
+    units = w["gru_recurrent"].shape[0]
+    h = np.zeros((len(batch), units), dtype=np.float32)
+    for step in batch.T:
+        x = w["embedding"][step] @ w["gru_kernel"] + w["gru_bias"][0]
+        r_in = h @ w["gru_recurrent"] + w["gru_bias"][1]
+        z = _sigmoid(x[:, :units] + r_in[:, :units])
+        r = _sigmoid(x[:, units : 2 * units] + r_in[:, units : 2 * units])
+        candidate = np.tanh(x[:, 2 * units :] + r * r_in[:, 2 * units :])
+        h = np.where((step > 0)[:, None], z * h + (1.0 - z) * candidate, h)
+    logits = h @ w["dense_kernel"] + w["dense_bias"]
+    repeat = _softplus(h @ w["repeat_kernel"] + w["repeat_bias"]) * _softplus(w["repeat_position"])
+    repeat *= batch > 0
+    np.add.at(logits, (np.arange(len(batch))[:, None], batch), repeat)
+    return logits
+
+
 @dataclass(frozen=True)
 class SessionScorer:
-    weights: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]  # "member<i>.<name>" (shoprec.model.serving_weights)
 
-    def state(self, batch: np.ndarray) -> np.ndarray:
-        """GRU state after each row of left-padded item indices (0 = padding)."""
-        w = self.weights
-        units = w["gru_recurrent"].shape[0]
-        h = np.zeros((len(batch), units), dtype=np.float32)
-        for step in batch.T:
-            x = w["embedding"][step] @ w["gru_kernel"] + w["gru_bias"][0]
-            r_in = h @ w["gru_recurrent"] + w["gru_bias"][1]
-            z = _sigmoid(x[:, :units] + r_in[:, :units])
-            r = _sigmoid(x[:, units : 2 * units] + r_in[:, units : 2 * units])
-            candidate = np.tanh(x[:, 2 * units :] + r * r_in[:, 2 * units :])
-            h = np.where((step > 0)[:, None], z * h + (1.0 - z) * candidate, h)
-        return h
+    @property
+    def members(self) -> list[dict[str, np.ndarray]]:
+        grouped: dict[str, dict[str, np.ndarray]] = {}
+        for key, value in self.weights.items():
+            member, name = key.split(".", 1)
+            grouped.setdefault(member, {})[name] = value
+        return [grouped[m] for m in sorted(grouped)]
 
     def scores(self, batch: np.ndarray) -> np.ndarray:
-        """Logits over the catalogue for each row of left-padded item indices."""
-        w = self.weights
-        h = self.state(batch)
-        present = batch > 0
-        logits = h @ w["dense_kernel"] + w["dense_bias"]
-        repeat = _softplus(h @ w["repeat_kernel"] + w["repeat_bias"]) * present
-        np.add.at(logits, (np.arange(len(batch))[:, None], batch), repeat)
-        logits[:, 0] = -np.inf  # padding
-        return logits
+        """Log of the members' mean next-item probability, for each row of left-padded item
+        indices; the padding column is -inf."""
+        mean = np.zeros((len(batch), self.weights["member0.dense_bias"].shape[0]))
+        members = self.members
+        for weights in members:
+            logits = _member_logits(weights, batch)
+            logits[:, 0] = -np.inf  # padding
+            logits -= logits.max(axis=1, keepdims=True)
+            probabilities = np.exp(logits)
+            mean += probabilities / probabilities.sum(axis=1, keepdims=True) / len(members)
+        with np.errstate(divide="ignore"):
+            return np.log(mean)
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ def write_tiny_model(directory: Path, version: str, gate: dict | None = None) ->
         "dense_bias": np.zeros(items, dtype=np.float32),
         "repeat_kernel": array(units, MAX_LENGTH),
         "repeat_bias": array(MAX_LENGTH),
+        "repeat_position": array(MAX_LENGTH),
     }
     directory.mkdir(parents=True, exist_ok=True)
-    np.savez(directory / "weights.npz", **weights)
+    np.savez(directory / "weights.npz", **{f"member0.{k}": v for k, v in weights.items()})
     (directory / "vocabulary.json").write_text(json.dumps(["<pad>", "a", "b", "c", "d", "e"]))
     manifest = {
         "model_version": version,

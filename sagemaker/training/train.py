@@ -36,7 +36,14 @@ from shoprec.layout import (
     WEIGHTS_FILE,
 )
 from shoprec.lineage import CODE_VERSION_FILE, code_version
-from shoprec.model import build_model, grown_vocabulary, left_pad, serving_weights, warm_start
+from shoprec.model import (
+    build_ensemble,
+    build_member,
+    grown_vocabulary,
+    left_pad,
+    serving_weights,
+    warm_start,
+)
 from shoprec.serving import SessionRecommender
 
 POPULAR_ITEMS_KEPT = 100
@@ -54,13 +61,22 @@ def _sessions(directory: Path, index: dict[str, int]) -> tuple[list[list[int]], 
     return sessions, ends
 
 
-def _examples(sessions: list[list[int]], max_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every prefix → next item, of each session read forwards and backwards: the backward
-    reading teaches which items go together whatever their order (README, "Model quality")."""
+def _examples(
+    sessions: list[list[int]], max_length: int, short_contexts: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each session read forwards and backwards; for every next item, its whole prefix and
+    the last ``short_contexts`` shorter contexts before it. The backward reading teaches
+    which items go together whatever their order, the short contexts what follows an item
+    wherever it sits (README, "Model quality")."""
     readings = [*sessions, *(s[::-1] for s in sessions)]
-    prefixes = [s[:t] for s in readings for t in range(1, len(s))]
-    targets = [s[t] for s in readings for t in range(1, len(s))]
-    return left_pad(prefixes, max_length), np.asarray(targets, dtype=np.int32)
+    pairs = [
+        (s[start:t], s[t])
+        for s in readings
+        for t in range(1, len(s))
+        for start in sorted({0, *range(max(0, t - short_contexts), t)})
+    ]
+    x = left_pad([context for context, _ in pairs], max_length)
+    return x, np.asarray([target for _, target in pairs], dtype=np.int32)
 
 
 def _champion() -> SessionRecommender | None:
@@ -98,7 +114,6 @@ def main(argv: list[str]) -> dict[str, object]:
     hp = TrainingHyperparameters.from_argv(argv)
     logger = logs.configure("train", hp.model_version)
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "model"))
-    keras.utils.set_random_seed(hp.seed)
 
     vocabulary = pq.read_table(_channel("vocabulary")).sort_by("item_index")
     current = ["<pad>"] + [str(i) for i in vocabulary.column("item_id").to_pylist()]
@@ -107,7 +122,7 @@ def main(argv: list[str]) -> dict[str, object]:
     index = {item: i for i, item in enumerate(item_ids)}
     train, train_ends = _sessions(_channel("train"), index)
     validation, _ = _sessions(_channel("validation"), index)
-    x, y = _examples(train, hp.max_length)
+    x, y = _examples(train, hp.max_length, hp.short_contexts)
     baselines = Baselines(train, len(item_ids), train_ends)
     logs.log(
         logger,
@@ -120,14 +135,19 @@ def main(argv: list[str]) -> dict[str, object]:
         examples=len(y),
     )
 
-    model = build_model(len(item_ids), hp.embedding_dim, hp.max_length, hp.dropout)
-    if champion:
-        warm_start(model, champion.scorer.weights)
-    model.compile(
-        optimizer=keras.optimizers.Adam(hp.learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=True,
-    )
+    members = []
+    for number in range(hp.members):
+        keras.utils.set_random_seed(hp.seed + 1000 * number)
+        member = build_member(len(item_ids), hp.embedding_dim, hp.max_length, hp.dropout)
+        if champion and number < len(champion.scorer.members):
+            warm_start(member, number, champion.scorer.weights)
+        member.compile(
+            optimizer=keras.optimizers.Adam(hp.learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=True,
+        )
+        members.append(member)
+    model = build_ensemble(members)
 
     def recommend(prefixes: list, k: int) -> np.ndarray:
         logits = model.predict_on_batch(left_pad(prefixes, hp.max_length))
@@ -136,9 +156,12 @@ def main(argv: list[str]) -> dict[str, object]:
     curves: dict[str, list[float]] = {"loss": [], "hr@20": [], "mrr@20": [], "seconds": []}
     for epoch in range(1, hp.epochs + 1):
         started = time.perf_counter()
-        loss = model.fit(x, y, batch_size=hp.batch_size, epochs=1, shuffle=True, verbose=0)
+        losses = [
+            m.fit(x, y, batch_size=hp.batch_size, epochs=1, shuffle=True, verbose=0)
+            for m in members
+        ]
         curves["seconds"].append(round(time.perf_counter() - started, 2))
-        curves["loss"].append(float(loss.history["loss"][0]))
+        curves["loss"].append(float(np.mean([h.history["loss"][0] for h in losses])))
         validated = evaluate(recommend, validation, baselines.clicks)
         for name in ("hr@20", "mrr@20"):
             curves[name].append(validated[name])
@@ -162,7 +185,7 @@ def main(argv: list[str]) -> dict[str, object]:
 
     model_dir.mkdir(parents=True, exist_ok=True)
     model.export(str(model_dir / "saved_model" / "1"), format="tf_saved_model", verbose=False)
-    np.savez(model_dir / WEIGHTS_FILE, **serving_weights(model))
+    np.savez(model_dir / WEIGHTS_FILE, **serving_weights(members))
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(item_ids))
     (model_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     lineage_file = _channel("lineage") / TRAINING_SET_MANIFEST

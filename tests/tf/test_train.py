@@ -16,7 +16,7 @@ import pytest
 
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import next_item_cases
-from shoprec.model import build_model, left_pad, serving_weights, warm_start
+from shoprec.model import build_member, left_pad, serving_weights, warm_start
 from shoprec.serving import SessionRecommender
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
@@ -133,15 +133,14 @@ def test_the_second_cycle_warm_starts_and_grows_the_vocabulary(cycles):
 def test_warm_start_copies_old_rows_and_keeps_new_rows_fresh(cycles):
     champion = SessionRecommender.load(cycles[0])
     old = champion.catalogue_size + 1
-    model = build_model(old + 5, 100, 8, dropout=0.0)
-    warm_start(model, champion.scorer.weights)
-    weights = serving_weights(model)
-    np.testing.assert_array_equal(weights["embedding"][:old], champion.scorer.weights["embedding"])
-    np.testing.assert_array_equal(
-        weights["dense_kernel"][:, :old], champion.scorer.weights["dense_kernel"]
-    )
-    np.testing.assert_array_equal(weights["gru_kernel"], champion.scorer.weights["gru_kernel"])
-    assert np.abs(weights["embedding"][old:]).sum() > 0  # new items: fresh initialisation
+    member = build_member(old + 5, 128, 8, dropout=0.0)
+    warm_start(member, 1, champion.scorer.weights)
+    weights = serving_weights([member])
+    started = champion.scorer.members[1]
+    np.testing.assert_array_equal(weights["member0.embedding"][:old], started["embedding"])
+    np.testing.assert_array_equal(weights["member0.dense_kernel"][:, :old], started["dense_kernel"])
+    np.testing.assert_array_equal(weights["member0.gru_kernel"], started["gru_kernel"])
+    assert np.abs(weights["member0.embedding"][old:]).sum() > 0  # new items: fresh rows
 
 
 @pytest.mark.parametrize("cycle", [0, 1])
