@@ -165,7 +165,7 @@ class TrainingHyperparameters(JobArguments):
     learning_rate: float = 0.003
     dropout: float = 0.4
     max_length: int = 10
-    short_contexts: int = 3
+    short_contexts: int = 3  # even members also learn from the last n shorter contexts
     seed: int = 42
 
     def to_hyperparameters(self) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The session model (TensorFlow/Keras), trained end to end on next-item prediction.
 
-The model is an ensemble of a few members trained independently (own seed, same data); it
-serves the mean of their next-item probabilities. In each member a GRU reads the session's
+The model is an ensemble of a few members trained independently (own seed; even and odd
+members read the sessions differently, see train.py); it serves the mean of their next-item
+probabilities. In each member a GRU reads the session's
 items (left-padded, masked) into a state; the state scores the catalogue two ways, added as
 logits of one full softmax over the catalogue:
 
