@@ -158,7 +158,7 @@ class TrainingHyperparameters(JobArguments):
     model_version: str
     data_run: str
     # Defaults: tuned on YooChoose train_tr -> train_valid (README, "Model quality").
-    epochs: int = 4
+    epochs: int = 5
     members: int = 2  # independently trained GRUs; the model serves their mean probability
     embedding_dim: int = 128
     batch_size: int = 128
