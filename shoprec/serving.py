@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def _member_logits(w: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
 class SessionScorer:
     weights: dict[str, np.ndarray]  # "member<i>.<name>" (shoprec.model.serving_weights)
 
-    @property
+    @cached_property  # grouped once per loaded model, not per request
     def members(self) -> list[dict[str, np.ndarray]]:
         grouped: dict[str, dict[str, np.ndarray]] = {}
         for key, value in self.weights.items():

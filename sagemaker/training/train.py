@@ -124,7 +124,8 @@ def main(argv: list[str]) -> dict[str, object]:
     validation, _ = _sessions(_channel("validation"), index)
     # Members alternate two readings of the same sessions, for diversity: even members also
     # learn from short contexts (the stronger HR@20), odd ones from whole prefixes only (MRR@20).
-    views = [_examples(train, hp.max_length, hp.short_contexts), _examples(train, hp.max_length, 0)]
+    readings = (hp.short_contexts, 0)[: hp.members]  # built only for the members there are
+    views = [_examples(train, hp.max_length, contexts) for contexts in readings]
     baselines = Baselines(train, len(item_ids), train_ends)
     logs.log(
         logger,
