@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions the staging job accepts. Version 2 added client_id and session_source (and made
+# session_id nullable: cookieless lines get their session in Spark); a version-1 record
+# reads as a cookie session.
+ACCEPTED_VERSIONS = (1, 2)
 
 
 class Source(StrEnum):
@@ -32,6 +37,11 @@ class EventType(StrEnum):
     PAGE = "page"
 
 
+class SessionSource(StrEnum):
+    COOKIE = "cookie"  # the shop's session cookie
+    INFERRED = "inferred"  # built in Spark from client_id and an inactivity gap
+
+
 class UserAgentClass(StrEnum):
     BROWSER = "browser"
     BOT = "bot"
@@ -46,7 +56,7 @@ class Event:
     event_time: datetime  # UTC, millisecond precision
     source: str
     event_type: str
-    session_id: str
+    session_id: str | None  # None until Spark builds the session (session_source inferred)
     user_id: str | None
     item_id: str | None
     query: str | None
@@ -54,11 +64,17 @@ class Event:
     status: int
     referrer: str | None
     user_agent_class: str
-    origin: str  # where the raw line came from: "<object key>:<line number>"
+    origin: str  # where the raw line was read: "<object key>@<byte offset>"
+    client_id: str | None = None  # keyed hash of address + user agent (shoprec.privacy)
+    session_source: str = SessionSource.COOKIE.value
 
     def to_record(self) -> dict[str, object]:
-        """A JSON-ready dict: times as ISO-8601 UTC with milliseconds."""
-        record = asdict(self)
+        """A JSON-ready dict in column order: times as ISO-8601 UTC with milliseconds."""
+        return self._record
+
+    @cached_property
+    def _record(self) -> dict[str, object]:  # computed once: the landing CSV and Kafka share it
+        record = {name: getattr(self, name) for name in FIELD_NAMES}
         record["event_time"] = format_time(self.event_time)
         return record
 
@@ -90,14 +106,15 @@ def spark_ddl() -> str:
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{value.microsecond // 1000:03d}Z"
-    )
+    """``2026-11-01T08:00:00.123Z``."""
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def event_id(source: str, origin: str, raw_line: str) -> str:
-    """Deterministic id: re-collecting the same line from the same place yields the same id."""
-    digest = hashlib.sha256(f"{source}\x1f{origin}\x1f{raw_line}".encode())
+def event_id(source: str, position: str, raw_line: str) -> str:
+    """Deterministic id from the line's place in its content stream (``<stream>@<offset>``),
+    not its object key: a renamed or re-delivered copy of a file yields the same ids."""
+    digest = hashlib.sha256(f"{source}\x1f{position}\x1f{raw_line}".encode())
     return digest.hexdigest()[:32]
 
 

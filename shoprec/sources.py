@@ -4,14 +4,17 @@
   as access-log lines, one product page view per click.
 * ``generate_shop``: a small seeded synthetic shop with learnable structure (items in
   co-viewed groups, browsing that mostly moves to the next item of the group), plus the
-  noise real logs have (asset requests, a client without cookies, a bot).
+  noise real logs have (asset requests, health checks, a crawler, scanners probing unknown
+  URLs) and shoppers whose browsers send no cookie (their sessions are built in Spark).
 
-Both return log files as ``{file name: text}``, rotated daily like a web server's logs.
+Both return log files as ``{"<host>/access-<day>.log": text}``: a fleet of web servers
+behind a load balancer with sticky sessions, each rotating its log daily.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Iterable
@@ -19,7 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shoprec.weblog import render_line
+from shoprec.weblog.render import render_line
+
+HOSTS = ("web-01", "web-02")
 
 
 @dataclass
@@ -29,13 +34,28 @@ class LogFiles:
     skipped: dict[str, int] = field(default_factory=dict)  # input rows not rendered, by reason
 
 
-def _rotate_daily(lines: Iterable[tuple[datetime, str]]) -> LogFiles:
-    by_day: dict[str, list[str]] = defaultdict(list)
+def _stable(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def host_of(session: str) -> str:
+    """The web server a session sticks to."""
+    return HOSTS[_stable(session) % len(HOSTS)]
+
+
+def client_address(session: str) -> str:
+    """A stable private address for a shopper."""
+    n = _stable("client" + session)
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
+def _rotate_daily(lines: Iterable[tuple[str, datetime, str]]) -> LogFiles:
+    by_file: dict[str, list[str]] = defaultdict(list)
     count = 0
-    for when, line in sorted(lines, key=lambda pair: pair[0]):
-        by_day[when.strftime("%Y-%m-%d")].append(line)
+    for host, when, line in sorted(lines, key=lambda row: row[1]):
+        by_file[f"{host}/access-{when.strftime('%Y-%m-%d')}.log"].append(line)
         count += 1
-    files = {f"access-{day}.log": "\n".join(rows) + "\n" for day, rows in sorted(by_day.items())}
+    files = {name: "\n".join(rows) + "\n" for name, rows in sorted(by_file.items())}
     return LogFiles(files=files, lines=count)
 
 
@@ -59,15 +79,26 @@ def read_yoochoose(path: Path, skipped: dict[str, int] | None = None):
 
 def replay_yoochoose(path: Path) -> LogFiles:
     """Render every click of a YooChoose-format TSV as a product-page access-log line."""
-    rendered: list[tuple[datetime, str]] = []
+    rendered: list[tuple[str, datetime, str]] = []
     skipped: dict[str, int] = {}
     for session, item, seconds in read_yoochoose(path, skipped):
         # Sorting is stable, so same-millisecond clicks keep the file's order.
         when = datetime.fromtimestamp(round(seconds, 3), tz=UTC)
-        rendered.append((when, render_line(when, session, f"/product/{item}")))
+        line = render_line(when, session, f"/product/{item}", client=client_address(session))
+        rendered.append((host_of(session), when, line))
     logs = _rotate_daily(rendered)
     logs.skipped = skipped
     return logs
+
+
+def _logger(lines: list[tuple[str, datetime, str]], session: str, cookie: str | None):
+    """Appends one session's requests, as its web server logs them."""
+    host, client = host_of(session), client_address(session)
+
+    def log(when: datetime, path: str, **fields: str) -> None:
+        lines.append((host, when, render_line(when, cookie, path, client=client, **fields)))
+
+    return log
 
 
 def generate_shop(
@@ -77,34 +108,40 @@ def generate_shop(
     items: int = 600,
     group_size: int = 12,
     start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
+    cookieless: float = 0.1,
 ) -> LogFiles:
     """A synthetic shop whose sessions a sequence model can learn."""
     rng = random.Random(seed)
     groups = [list(range(g, min(g + group_size, items))) for g in range(0, items, group_size)]
     popularity = [1.0 / (rank + 1) ** 0.8 for rank in range(len(groups))]
-    lines: list[tuple[datetime, str]] = []
+    lines: list[tuple[str, datetime, str]] = []
     session_no = 0
     for day in range(days):
         for _ in range(sessions_per_day):
             session_no += 1
             session = f"s{seed}-{session_no}"
+            cookie = session if rng.random() > cookieless else None
+            log = _logger(lines, session, cookie)
             when = start + timedelta(days=day, seconds=rng.uniform(0, 86_000))
             group = rng.choices(groups, weights=popularity)[0]
             position = rng.randrange(len(group))
             for _ in range(rng.randint(2, 9)):
                 item = 100_000 + group[position]
-                lines.append((when, render_line(when, session, f"/product/{item}")))
+                log(when, f"/product/{item}")
                 if rng.random() < 0.08:
                     when += timedelta(seconds=rng.uniform(2, 30))
-                    lines.append(
-                        (when, render_line(when, session, f"/cart/add/{item}", method="POST"))
-                    )
+                    log(when, f"/cart/add/{item}", method="POST")
                 when += timedelta(seconds=rng.uniform(5, 120))
                 step = 1 if rng.random() < 0.75 else rng.randrange(len(group))
                 position = (position + step) % len(group)
             if rng.random() < 0.05:  # noise a real server log has
-                lines.append((when, render_line(when, session, "/static/app.js")))
+                log(when, "/static/app.js")
             if rng.random() < 0.02:
-                noisy = render_line(when, session, "/product/1", agent="Googlebot/2.1")
-                lines.append((when, noisy.rsplit(' "session=', 1)[0]))
+                log(when, "/product/1", agent="Googlebot/2.1 (+http://www.google.com/bot.html)")
+            if rng.random() < 0.01:
+                log(when, "/wp-login.php", agent="python-requests/2.31")
+        for minute in range(0, 24 * 60, 30):  # the load balancer's health checks
+            when = start + timedelta(days=day, minutes=minute)
+            check = render_line(when, None, "/health", agent="ELB-HealthChecker/2.0")
+            lines.append((HOSTS[minute // 30 % len(HOSTS)], when, check))
     return _rotate_daily(lines)

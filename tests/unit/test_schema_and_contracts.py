@@ -9,6 +9,7 @@ from shoprec.contracts import (
     StagingJobArgs,
     TrainingHyperparameters,
 )
+from shoprec.privacy import ClientHasher
 from shoprec.schema import (
     COLUMNS,
     FIELD_NAMES,
@@ -17,14 +18,15 @@ from shoprec.schema import (
     spark_ddl,
     table_columns,
 )
-from shoprec.weblog import parse_line, render_line
+from shoprec.weblog.parse import WebLogParser
+from shoprec.weblog.render import render_line
 
 pytestmark = pytest.mark.unit
 
 
 def _event():
     line = render_line(datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC), "s1", "/product/9")
-    return parse_line(line, "weblog", "incoming/x.log@0")
+    return WebLogParser.create("auto", ClientHasher(b"k"))(line, "incoming/x.log@0", "s@0")
 
 
 def test_kafka_json_carries_the_version_and_every_field():
@@ -44,18 +46,18 @@ def test_every_representation_derives_from_the_event_fields():
 
 
 def test_env_contract_round_trip_and_names():
-    settings = CollectorSettings(kafka_bootstrap="k:9092", lake_bucket="b", max_objects=3)
+    settings = CollectorSettings(kafka_bootstrap="k:9092", lake_bucket="b", batch_bytes=3)
     env = settings.to_env()
     assert set(env) == set(CollectorSettings.env_names())
-    assert env["SHOPREC_MAX_OBJECTS"] == "3"
+    assert env["SHOPREC_BATCH_BYTES"] == "3"
     assert CollectorSettings.from_env(env) == settings
 
 
 def test_env_contract_reports_missing_and_malformed_settings():
     with pytest.raises(ContractError, match="SHOPREC_KAFKA_BOOTSTRAP"):
         CollectorSettings.from_env({})
-    with pytest.raises(ContractError, match="SHOPREC_MAX_OBJECTS"):
-        CollectorSettings.from_env({"SHOPREC_KAFKA_BOOTSTRAP": "k", "SHOPREC_MAX_OBJECTS": "x"})
+    with pytest.raises(ContractError, match="SHOPREC_BATCH_BYTES"):
+        CollectorSettings.from_env({"SHOPREC_KAFKA_BOOTSTRAP": "k", "SHOPREC_BATCH_BYTES": "x"})
 
 
 def test_job_arguments_round_trip_through_glue_style_argv():

@@ -2,14 +2,21 @@ from pathlib import Path
 
 import pytest
 
-from shoprec.collector import _Batch, _parse_object, split_lines
-from shoprec.sources import generate_shop, replay_yoochoose
-from shoprec.weblog import parse_line
+from shoprec.ingest.lines import Filtered, Rejection
+from shoprec.privacy import ClientHasher
+from shoprec.schema import Event
+from shoprec.sources import generate_shop, host_of, replay_yoochoose
+from shoprec.weblog.parse import WebLogParser
 
 pytestmark = pytest.mark.unit
+PARSE = WebLogParser.create("auto", ClientHasher(b"k"))
 
 
-def test_replay_renders_every_click_in_time_order(tmp_path: Path):
+def _parsed(text: str):
+    return [PARSE(line, f"k@{i}", f"s@{i}") for i, line in enumerate(text.splitlines())]
+
+
+def test_replay_renders_every_click_in_time_order_on_the_sessions_host(tmp_path: Path):
     tsv = tmp_path / "clicks.tsv"
     tsv.write_text(
         "SessionId\tItemId\tTime\n"
@@ -18,11 +25,19 @@ def test_replay_renders_every_click_in_time_order(tmp_path: Path):
     )
     logs = replay_yoochoose(tsv)
     assert logs.lines == 4 and logs.skipped == {"malformed_row": 1}
-    assert list(logs.files) == ["access-2014-04-01.log", "access-2014-04-02.log"]
-    first_day = logs.files["access-2014-04-01.log"].splitlines()
-    events = [parse_line(line, "weblog", f"k@{i}") for i, line in enumerate(first_day)]
-    assert [(e.session_id, e.item_id) for e in events] == [("1", "10"), ("2", "10"), ("1", "11")]
-    assert events[0].event_time.microsecond == 500000
+    assert sorted(logs.files) == sorted(
+        {
+            f"{host_of(s)}/access-{day}.log"
+            for s, day in [("1", "2014-04-01"), ("2", "2014-04-01"), ("3", "2014-04-02")]
+        }
+    )
+    events = [
+        e for name, text in sorted(logs.files.items()) if "04-01" in name for e in _parsed(text)
+    ]
+    by_session = {(e.session_id, e.item_id, e.event_time.microsecond) for e in events}
+    assert by_session == {("1", "10", 500000), ("1", "11", 250000), ("2", "10", 0)}
+    first = _parsed(logs.files[f"{host_of('1')}/access-2014-04-01.log"])
+    assert [e.item_id for e in first if e.session_id == "1"] == ["10", "11"]
 
 
 def test_replay_refuses_a_file_without_the_expected_header(tmp_path: Path):
@@ -32,35 +47,13 @@ def test_replay_refuses_a_file_without_the_expected_header(tmp_path: Path):
         replay_yoochoose(bad)
 
 
-def test_generator_is_seeded_and_mostly_clean():
-    first, again = (
-        generate_shop(seed=3, days=1, sessions_per_day=50),
-        generate_shop(seed=3, days=1, sessions_per_day=50),
-    )
-    assert first.files == again.files
-    lines = [line for text in first.files.values() for line in text.splitlines()]
-    parsed = [parse_line(line, "weblog", f"k@{i}") for i, line in enumerate(lines)]
-    views = [p for p in parsed if getattr(p, "event_type", None) == "view"]
-    assert len(views) > 0.8 * len(lines)
-
-
-def test_split_lines_tracks_offsets_and_a_truncated_tail():
-    data = b"one\ntwo\nthr"
-    assert list(split_lines(data, 100)) == [
-        (100, "one", True),
-        (104, "two", True),
-        (108, "thr", False),
-    ]
-
-
-def test_parse_object_quarantines_with_reasons_and_keeps_valid_lines():
-    good = generate_shop(seed=1, days=1, sessions_per_day=3).files
-    text = next(iter(good.values()))
-    lines = text.splitlines()
-    data = "\n".join([lines[0], "not a log line", lines[1], lines[2][:40]]).encode()
-    batch = _Batch()
-    _parse_object(batch, "incoming/a.log", data, 0, "weblog")
-    assert len(batch.events) == 2
-    assert [r["reason"] for r in batch.rejected] == ["malformed_line", "truncated_line"]
-    assert batch.rejected[0]["raw"] == "not a log line"
-    assert batch.rejected[0]["origin"].startswith("incoming/a.log@")
+def test_generator_is_seeded_spread_over_hosts_and_as_noisy_as_a_real_log():
+    first = generate_shop(seed=3, days=1, sessions_per_day=300)
+    assert first.files == generate_shop(seed=3, days=1, sessions_per_day=300).files
+    assert {name.split("/")[0] for name in first.files} == {"web-01", "web-02"}
+    parsed = [p for text in first.files.values() for p in _parsed(text)]
+    events = [p for p in parsed if isinstance(p, Event)]
+    assert len(events) > 0.85 * len(parsed)
+    assert {e.session_source for e in events} == {"cookie", "inferred"}
+    assert {p.reason for p in parsed if isinstance(p, Filtered)} == {"health_check", "bot", "asset"}
+    assert {p.reason for p in parsed if isinstance(p, Rejection)} <= {"unknown_url"}

@@ -1,0 +1,114 @@
+"""One access-log line → a clickstream event, a rejection with its reason, or a filtered line.
+
+Sessions: the session cookie when the line carries one (``session_source = cookie``);
+otherwise the event keeps the keyed client id and the Spark jobs build sessions from it with
+an inactivity gap (``session_source = inferred``), where lines of every host and file meet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from shoprec.ingest.lines import Filtered, Parsed, Rejection
+from shoprec.privacy import ClientHasher
+from shoprec.schema import Event, EventType, SessionSource, UserAgentClass, event_id
+from shoprec.weblog.filters import filter_reason
+from shoprec.weblog.formats import LogFormat, compile_format, event_time
+
+
+def _route(path: str) -> tuple[EventType, str | None, str | None] | None:
+    """(event type, item id, query) for a known URL shape of the shop, else None."""
+    target, _, query = path.partition("#")[0].partition("?")
+    if "://" in target:  # absolute form, as proxies log it
+        target = urlsplit(target).path
+    parts = [p for p in target.split("/") if p]
+    if len(parts) == 2 and parts[0] == "product":
+        return EventType.VIEW, parts[1], None
+    if len(parts) == 3 and parts[:2] == ["cart", "add"]:
+        return EventType.ADD_TO_CART, parts[2], None
+    if len(parts) == 2 and parts[0] == "checkout":
+        return EventType.PURCHASE, parts[1], None
+    if parts == ["search"]:
+        searched = parse_qs(query).get("q", [""])[0]
+        return (EventType.SEARCH, None, searched) if searched else None
+    if not parts or (len(parts) == 2 and parts[0] == "category"):
+        return EventType.PAGE, None, None
+    return None
+
+
+def agent_class(agent: str) -> UserAgentClass:
+    return UserAgentClass.BROWSER if agent.startswith("Mozilla/") else UserAgentClass.OTHER
+
+
+def _request(fields: dict[str, str]) -> tuple[str, str]:
+    """(method, path) from ``$request`` or from separate method and URI fields."""
+    if "request" in fields:
+        method, _, rest = fields["request"].partition(" ")
+        return method, rest.rsplit(" ", 1)[0] if " " in rest else rest
+    return fields.get("method", "GET"), fields.get("uri", "")
+
+
+@dataclass(frozen=True)
+class WebLogParser:
+    """The web-log ``LineParser`` for one configured log format."""
+
+    log_format: LogFormat
+    hasher: ClientHasher
+    source: str = "weblog"
+
+    @classmethod
+    def create(cls, log_format: str, hasher: ClientHasher, source: str = "weblog"):
+        return cls(compile_format(log_format), hasher, source)
+
+    def _session(self, fields: dict[str, str]) -> str | None:
+        cookie = self.hasher.session_cookie
+        if value := fields.get(f"cookie:{cookie}"):
+            return value
+        kept = self.hasher.session_only(fields.get("cookie", ""))
+        return None if kept == "-" else kept.partition("=")[2]
+
+    def __call__(self, line: str, origin: str, position: str) -> Parsed:
+        line = line.rstrip("\r")
+        fields = self.log_format.parse(line)
+        if fields is None:
+            return Rejection("malformed_line", "does not match the log format")
+        try:
+            when = event_time(fields)
+        except (ValueError, OverflowError):
+            when = None
+        status = fields.get("status", "")
+        if when is None:
+            return Rejection("bad_timestamp", "no readable time")
+        if not (status.isdigit() and len(status) == 3):
+            return Rejection("malformed_line", f"status {status[:20]!r}")
+        method, path = _request(fields)
+        agent = fields.get("agent", "")
+        if reason := filter_reason(method, path, agent):
+            return Filtered(reason)
+        routed = _route(path)
+        if routed is None:
+            return Rejection("unknown_url", f"{method} {path}"[:200])
+        session_id, address = self._session(fields), fields.get("client")
+        if session_id is None and address is None:
+            return Rejection("missing_session", "no session cookie and no client address")
+        event_type, item_id, query = routed
+        user = fields.get("user", "-")
+        referrer = fields.get("referrer", "-")
+        return Event(
+            event_id=event_id(self.source, position, line),
+            event_time=when,
+            source=self.source,
+            event_type=event_type.value,
+            session_id=session_id,
+            user_id=None if user == "-" else user,
+            item_id=item_id,
+            query=query,
+            url=path,
+            status=int(status),
+            referrer=None if referrer == "-" else referrer,
+            user_agent_class=agent_class(agent).value,
+            origin=origin,
+            client_id=self.hasher.client_id(address, agent) if address else None,
+            session_source=(SessionSource.COOKIE if session_id else SessionSource.INFERRED).value,
+        )
