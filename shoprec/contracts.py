@@ -114,12 +114,20 @@ class KafkaSettings(EnvContract):
 
 @dataclasses.dataclass(frozen=True)
 class CollectorSettings(KafkaSettings):
-    """Environment of a collector Lambda."""
+    """Environment of a collector Lambda (README, "Delivering logs")."""
 
     lake_bucket: str = ""
     source: str = "weblog"
-    watermark_parameter: str = "/shoprec/watermarks/weblog"
-    max_objects: int = 50  # incoming objects per invocation: bounds the Lambda's run time
+    queue_url: str = ""  # its own queue: continuations are sent there, the sweep enqueues there
+    client_hash_secret: str = ""  # Secrets Manager secret holding the client-hash key
+    log_format: str = "auto"  # preset, nginx/Apache format string or nginx JSON template
+    session_cookie: str = "session"
+    batch_bytes: int = 4 << 20  # one landing file, one publish, one commit
+    budget_bytes: int = 256 << 20  # read per invocation; the rest continues in the next
+    lease_seconds: int = 900  # a stream's lease: the function's timeout
+    tail_grace_seconds: int = 3600  # an unterminated last line waits this long for the rest
+    sweep_min_age_seconds: int = 300  # the sweep leaves younger objects to their notification
+    publish_timeout_seconds: int = 60
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +157,7 @@ class TrainingSetJobArgs(JobArguments):
     table: str = EVENTS_TABLE
     validation_days: float = 1.0
     min_item_support: int = 1
+    session_gap_minutes: int = 30  # sessions of cookieless clients end after this pause
 
 
 @dataclasses.dataclass(frozen=True)

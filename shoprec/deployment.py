@@ -53,6 +53,18 @@ class Deployment:
             raise ValueError(f"unknown source {source!r}; sources: {SOURCES}")
         return f"{self.prefix}-{source}-collector"
 
+    def collector_queue(self, source: str) -> str:
+        """The queue of object-created events (and continuations) a collector consumes."""
+        return f"{self.collector_function(source)}-objects"
+
+    def collector_dead_letter_queue(self, source: str) -> str:
+        return f"{self.collector_function(source)}-objects-dlq"
+
+    @property
+    def client_hash_secret(self) -> str:
+        """Secrets Manager secret: the key of the client hash (shoprec.privacy)."""
+        return f"{PROJECT}/{self.env}/client-hash-key"
+
     @property
     def kafka_cluster(self) -> str:
         return f"{self.prefix}-events"
@@ -73,9 +85,6 @@ class Deployment:
     # SSM parameters
     def parameter(self, name: str) -> str:
         return f"/{PROJECT}/{self.env}/{name}"
-
-    def watermark_parameter(self, source: str) -> str:
-        return self.parameter(f"watermarks/{source}")
 
     @property
     def lake_bucket_parameter(self) -> str:

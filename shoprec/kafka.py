@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from shoprec.contracts import KafkaSettings
+from shoprec.failpoints import failpoint
 from shoprec.schema import Event
 
 
@@ -32,13 +33,29 @@ def bootstrap_servers(kafka_bootstrap: str) -> str:
     return brokers["BootstrapBrokerStringSaslIam"]
 
 
+# Producer options independent of where the cluster is. Idempotence: the producer's own
+# retries add no duplicates (on MSK it needs kafka-cluster:WriteDataIdempotently).
+PRODUCER_OPTIONS: dict[str, Any] = {
+    "enable.idempotence": True,
+    "linger.ms": 20,
+    "compression.type": "lz4",
+    "batch.size": 1_000_000,
+}
+
+
+def producer_permissions(options: dict[str, Any]) -> dict[str, list[str]]:
+    """The MSK IAM actions a producer with these options needs, on the cluster and on its
+    topic (which it creates on first use: ``ensure_topic``). CDK grants exactly these."""
+    cluster = ["kafka-cluster:Connect"]
+    if options.get("enable.idempotence"):
+        cluster.append("kafka-cluster:WriteDataIdempotently")
+    topic = ["kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:WriteData"]
+    return {"cluster": cluster, "topic": topic}
+
+
 def producer_config(settings: KafkaSettings) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "bootstrap.servers": bootstrap_servers(settings.kafka_bootstrap),
-        "enable.idempotence": True,  # no duplicates from the producer's own retries
-        "linger.ms": 20,
-        "compression.type": "lz4",
-    }
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers(settings.kafka_bootstrap)}
+    config.update(PRODUCER_OPTIONS)
     if settings.kafka_auth == "iam":
         config.update(
             {
@@ -74,35 +91,48 @@ def ensure_topic(config: dict[str, Any], topic: str, timeout: float = 30) -> Non
 _ADMIN_KEYS = {"bootstrap.servers", "security.protocol", "sasl.mechanisms", "oauth_cb"}
 
 
-def publish(settings: KafkaSettings, events: Iterable[Event], timeout: float = 60) -> int:
-    """Publish events keyed by session (one session stays in order); raise unless all land."""
-    from confluent_kafka import Producer
+class Publisher:
+    """Publishes events keyed by session (or client, before sessions exist): one session
+    stays in order. Raises ``PublishError`` unless every event is acknowledged within
+    ``timeout`` seconds; the producer is then discarded, the next call starts a new one."""
 
-    config = producer_config(settings)
-    ensure_topic(config, settings.topic)
-    producer = Producer(config)
-    failures: list[str] = []
+    def __init__(self, settings: KafkaSettings, timeout: float = 60.0) -> None:
+        self.settings, self.timeout = settings, timeout
+        self._producer: Any = None
 
-    def on_delivery(error: Any, _message: Any) -> None:
-        if error is not None:
-            failures.append(str(error))
+    def _ready(self) -> Any:
+        if self._producer is None:
+            from confluent_kafka import Producer
 
-    sent = 0
-    for event in events:
-        while True:
-            try:
-                producer.produce(
-                    settings.topic,
-                    key=event.session_id,
-                    value=event.to_json(),
-                    on_delivery=on_delivery,
-                )
-                break
-            except BufferError:  # local queue full: let deliveries drain
-                producer.poll(0.5)
-        sent += 1
-        producer.poll(0)
-    remaining = producer.flush(timeout)
-    if remaining or failures:
-        raise PublishError(f"{remaining} undelivered, {len(failures)} failed: {failures[:3]}")
-    return sent
+            config = producer_config(self.settings)
+            ensure_topic(config, self.settings.topic, self.timeout)
+            self._producer = Producer(config | {"message.timeout.ms": int(self.timeout * 1000)})
+        return self._producer
+
+    def __call__(self, events: Sequence[Event]) -> int:
+        producer, topic, half = self._ready(), self.settings.topic, len(events) // 2
+        failures: list[str] = []
+
+        def on_delivery(error: Any, _message: Any) -> None:
+            if error is not None:
+                failures.append(str(error))
+
+        sent = 0
+        for event in events:
+            key = event.session_id or event.client_id or event.event_id
+            while True:
+                try:
+                    producer.produce(topic, key=key, value=event.to_json(), on_delivery=on_delivery)
+                    break
+                except BufferError:  # local queue full: let deliveries drain
+                    producer.poll(0.5)
+            sent += 1
+            if sent % 1000 == 0:
+                producer.poll(0)
+            if sent == half:
+                failpoint("mid_publish")
+        remaining = producer.flush(self.timeout + 5)
+        if remaining or failures:
+            self._producer = None
+            raise PublishError(f"{remaining} undelivered, {len(failures)} failed: {failures[:3]}")
+        return sent

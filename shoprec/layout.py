@@ -46,6 +46,20 @@ class LakeLayout:
     def quarantine_prefix(stage: str, source: str | None = None) -> str:
         return f"quarantine/stage={stage}/" + (f"source={source}/" if source else "")
 
+    @staticmethod
+    def collector_state_prefix(source: str) -> str:
+        """The collector's memory: content streams, the object ledger, run reports."""
+        return f"state/collector/source={source}/"
+
+    @staticmethod
+    def run_reports_prefix(stage: str) -> str:
+        """Each stage's summaries of its runs, where the DAG reads them whichever backend ran."""
+        return f"reports/{stage}/"
+
+    @classmethod
+    def run_report_key(cls, stage: str, run_id: str) -> str:
+        return f"{cls.run_reports_prefix(stage)}{run_id}.json"
+
     STAGING_EVENTS_PREFIX = "staging/events/"
 
     @staticmethod

@@ -1,4 +1,8 @@
-"""Web-log collector Lambda: thin entry point over ``shoprec.collector``."""
+"""Web-log collector Lambda: thin entry point over ``shoprec.ingest.collector``.
+
+Two events reach it: SQS batches of object-created notifications (and the collector's own
+continuations), and the scheduled reconcile sweep.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,20 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from shoprec import aws, kafka, logs
-from shoprec.collector import collect
 from shoprec.contracts import CollectorSettings
+from shoprec.ingest.collector import Collector
+from shoprec.privacy import ClientHasher, client_hash_key
+from shoprec.weblog.parse import WebLogParser
 
 
 @lru_cache(maxsize=1)
-def _settings() -> CollectorSettings:
-    """Validated on the first invocation (cold start), not at import."""
-    return CollectorSettings.from_env(os.environ)
+def _collector() -> Collector:
+    """Built on the first invocation (cold start), not at import; kept while warm."""
+    settings = CollectorSettings.from_env(os.environ)
+    hasher = ClientHasher(client_hash_key(settings.client_hash_secret), settings.session_cookie)
+    parser = WebLogParser.create(settings.log_format, hasher, settings.source)
+    return Collector(settings, parser, hasher.redact)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    run_id = str((event or {}).get("run_id") or getattr(context, "aws_request_id", "local"))
-    logger = logs.configure("weblog_collector", run_id)
-    result = collect(_settings(), aws.client("s3"), aws.client("ssm"), kafka.publish)
-    logs.log(logger, "collected", **result.to_dict())
-    return result.to_dict()
+    return _collector().handle_event(event, context)

@@ -86,7 +86,7 @@ def localstack(ports: Ports) -> Service:
             "GATEWAY_LISTEN": f"127.0.0.1:{ports.localstack}",
             "LOCALSTACK_HOST": f"127.0.0.1:{ports.localstack}",
             "SQS_ENDPOINT_STRATEGY": "path",
-            "SERVICES": "s3,ssm,sts,iam,kms,sqs,apigateway,cloudformation,logs",
+            "SERVICES": "s3,ssm,sts,iam,kms,sqs,secretsmanager,apigateway,cloudformation,logs",
             "PERSISTENCE": "0",
             "OVERRIDE_IN_DOCKER": "0",  # this machine looks like a container to LocalStack
             "FILESYSTEM_ROOT": str(dirs["fs"]),
@@ -290,18 +290,27 @@ def up(ports: Ports) -> dict[str, str]:
 
 
 def provision(env: dict[str, str]) -> None:
-    """What ``cdk deploy`` creates in AWS and the local pipeline needs: the lake bucket."""
+    """What ``cdk deploy`` creates in AWS and the local pipeline needs: the lake bucket, its
+    object-created queues and the client-hash secret (``shoprec.local.lake``)."""
     import boto3
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    from shoprec.local.lake import provision as provision_lake
+
+    def client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            region_name=env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    lake = provision_lake(
+        client("s3"), client("sqs"), client("secretsmanager"), env["SHOPREC_LAKE_BUCKET"]
     )
-    s3.create_bucket(Bucket=env["SHOPREC_LAKE_BUCKET"])  # idempotent for the owner
-    print(f"[up] bucket s3://{env['SHOPREC_LAKE_BUCKET']} ready")
+    print(
+        f"[up] bucket s3://{lake.bucket} ready, object events to {', '.join(lake.queues.values())}"
+    )
 
 
 def down(ports: Ports) -> None:
