@@ -9,13 +9,17 @@ API_PORT ?= 8000
 export API_PORT
 DATASET ?=
 
-.PHONY: help setup venvs jars cdk-cli up down status demo rollback test bench lint clean synth
+.PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback test bench \
+	lint clean synth
 
 help:
 	@echo "make demo    set up, start the local cloud, run the pipeline DAG once, serve the API"
 	@echo "make test    every test (unit, Spark, TensorFlow, Airflow, integration)"
 	@echo "make bench   benchmarks (JSON), on ../shared/data where it exists"
 	@echo "make synth   every stack's template in cdk.out/ (offline; ENV=dev|prod|local)"
+	@echo "make cycle   run the DAG once, now, on what has arrived in the local lake"
+	@echo "make deliver FILE=<log> HOST=<host>   ship a log file into the local lake"
+	@echo "make sql Q=\"<SQL>\"   Spark SQL on the local catalogue (the Athena stand-in)"
 	@echo "make setup | up | down | status | rollback | lint | clean"
 
 setup: venvs jars cdk-cli ## idempotent: a second run takes seconds
@@ -47,13 +51,29 @@ status:
 demo: setup up
 	@$(PY) -m shoprec.local.demo $(if $(DATASET),--dataset $(DATASET))
 
+cycle: setup up ## one DAG run now, on whatever has arrived
+	@$(PY) -m shoprec.local.cycle $(if $(EPOCHS),--epochs $(EPOCHS))
+
+deliver: ## ship FILE as host HOST would (incoming/source=weblog/<HOST>/)
+	@test -n "$(FILE)" || { echo "usage: make deliver FILE=<log file> [HOST=web-03]"; exit 2; }
+	@source .run/env && $(PY) -m shoprec.local.deliver_logs --file $(FILE) --host $(or $(HOST),web-03)
+
+sql: ## e.g. make sql Q="select source, count(*) from shoprec.events group by source"
+	@test -n "$(Q)" || { echo 'usage: make sql Q="<SQL>"'; exit 2; }
+	@mkdir -p .run && .venvs/glue/bin/python -m shoprec.local.sql "$(Q)" 2> .run/sql.log \
+		|| { tail -n 20 .run/sql.log; exit 1; }
+
 rollback: ## the previous champion serves again (local cloud)
 	@source .run/env && $(PY) -m shoprec.rollback
 
 test: setup
 	@tools/run-tests
 
-bench: setup ## JSON on stdout (progress on stderr); skips without ../shared/data
+BENCH_CLOUD := SHOPREC_RUN_DIR=$(CURDIR)/.run/bench LOCALSTACK_PORT=4620 KAFKA_PORT=9120 \
+	KAFKA_CONTROLLER_PORT=9121 API_PORT=8120
+
+bench: setup ## JSON on stdout (progress on stderr); the model benchmarks skip without ../shared/data
+	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/collector.py
 	@for script in bench/baselines.py bench/model.py; do .venvs/ml/bin/python $$script || exit 1; done
 
 synth: venvs cdk-cli ## offline: no credentials, no AWS calls

@@ -1,4 +1,4 @@
-"""Continuous training: collect → stage → training set → train → promote, every cycle.
+"""Continuous training: collect → stage → reconcile → training set → train → promote.
 
 Thin on purpose: each task hands its stage to a backend chosen at run time (``params.backend``);
 nothing touches AWS or reads Variables at import. ``local`` runs every stage on the local
@@ -30,6 +30,13 @@ def _current() -> tuple[Any, str, dict[str, Any]]:
     params = context["params"]
     run_id = "".join(c if c.isalnum() else "-" for c in context["run_id"]).strip("-")[:64]
     return _backend(params["backend"]), run_id, params
+
+
+def _cutoff() -> float:
+    """The end of the run's data interval, as unix seconds (never in the future)."""
+    end = get_current_context().get("data_interval_end")
+    now = datetime.now(UTC).timestamp()
+    return min(end.timestamp(), now) if end else now
 
 
 def _backend(name: str) -> Any:
@@ -65,8 +72,9 @@ def _backend(name: str) -> Any:
 def clickstream_training() -> None:
     @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
     def collect_weblog() -> dict[str, Any]:
+        """Waits until every log that arrived by the end of the data interval is ingested."""
         backend, run_id, _ = _current()
-        return backend.collect(run_id)
+        return backend.collect(run_id, cutoff=_cutoff())
 
     @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
     def stage_events(collected: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +82,13 @@ def clickstream_training() -> None:
         return backend.stage_events(run_id)
 
     @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
-    def build_training_set(staged: dict[str, Any]) -> dict[str, Any]:
+    def reconcile(collected: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
+        """Log lines → events → staged rows, checked end to end: a mismatch fails the run."""
+        backend, run_id, _ = _current()
+        return backend.reconcile(run_id, collected, staged)
+
+    @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
+    def build_training_set(reconciled: dict[str, Any]) -> dict[str, Any]:
         backend, run_id, params = _current()
         return backend.build_training_set(run_id, float(params["validation_days"]))
 
@@ -91,7 +105,7 @@ def clickstream_training() -> None:
 
     collected = collect_weblog()
     staged = stage_events(collected)
-    training_set = build_training_set(staged)
+    training_set = build_training_set(reconcile(collected, staged))
     trained = train_model(training_set)
     promote_model(trained)
 

@@ -20,9 +20,10 @@ from typing import Any
 from shoprec import aws, registry
 from shoprec.contracts import StagingJobArgs, TrainingHyperparameters, TrainingSetJobArgs
 from shoprec.deployment import Deployment, run_arguments
+from shoprec.ingest import status
+from shoprec.ingest.streams import Ledger
 from shoprec.layout import LakeLayout
 
-COUNTED = ("lines", "events", "published", "quarantined")
 GLUE_DONE = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
 TRAINING_DONE = {"Completed", "Failed", "Stopped"}
 
@@ -58,22 +59,40 @@ class AwsStages:
                 return details
             time.sleep(self.poll_seconds)
 
-    def collect(self, run_id: str, source: str = "weblog") -> dict[str, Any]:
-        """Invoke the collector until it has caught up; totals over the invocations."""
-        totals: dict[str, Any] = dict.fromkeys(("invocations", *COUNTED), 0)
-        while True:
-            response = self.client("lambda").invoke(
-                FunctionName=self.deployment.collector_function(source),
-                Payload=json.dumps({"run_id": run_id}).encode(),
-            )
-            payload = json.loads(response["Payload"].read())
-            if "FunctionError" in response:
-                raise StageFailed(f"collector failed: {payload}")
-            totals["invocations"] += 1
-            for key in COUNTED:
-                totals[key] += payload[key]
-            if not payload.get("more"):
-                return totals
+    def collect(
+        self,
+        run_id: str,
+        source: str = "weblog",
+        cutoff: float | None = None,
+        timeout: float = 3600,
+    ) -> dict[str, Any]:
+        """Start the collector's reconcile sweep, wait until every object that arrived by
+        ``cutoff`` is ingested (the collector runs on its queue's events, not on this call),
+        then account for the run's objects; what is still pending after ``timeout`` is
+        reported, not waited for."""
+        cutoff = time.time() if cutoff is None else cutoff
+        self.client("lambda").invoke(
+            FunctionName=self.deployment.collector_function(source),
+            InvocationType="Event",
+            Payload=json.dumps({"action": "sweep"}).encode(),
+        )
+        layout, s3 = self._layout(), self.client("s3")
+        ledger = Ledger(status.state_store(s3, layout.bucket, source))
+        prefix, deadline = layout.incoming_prefix(source), time.monotonic() + timeout
+        while status.pending(s3, ledger, layout.bucket, prefix, cutoff)["not_ingested"]:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(self.poll_seconds)
+        return status.summary(s3, layout.bucket, source, run_id, cutoff)
+
+    def reconcile(
+        self, run_id: str, collected: dict[str, Any], staged: dict[str, Any]
+    ) -> dict[str, Any]:
+        store = status.state_store(self.client("s3"), self._layout().bucket, collected["source"])
+        result = status.reconcile(collected, staged, status.events_committed(store))
+        if not result["ok"]:
+            raise StageFailed(f"counts do not reconcile: {result['checks']}")
+        return result
 
     def _glue(self, job: str, arguments: dict[str, str]) -> dict[str, Any]:
         glue, name = self.client("glue"), self.deployment.glue_job(job)
@@ -91,7 +110,12 @@ class AwsStages:
         return {"job": name, "job_run_id": run, "execution_seconds": details.get("ExecutionTime")}
 
     def stage_events(self, run_id: str) -> dict[str, Any]:
-        return self._glue("stage_events", run_arguments(StagingJobArgs, run_id=run_id))
+        """The staging job's run, and the counts it wrote to the lake."""
+        job = self._glue("stage_events", run_arguments(StagingJobArgs, run_id=run_id))
+        layout = self._layout()
+        key = layout.run_report_key("stage_events", run_id)
+        body = self.client("s3").get_object(Bucket=layout.bucket, Key=key)["Body"].read()
+        return json.loads(body) | job
 
     def build_training_set(self, run_id: str, validation_days: float = 1.0) -> dict[str, Any]:
         arguments = run_arguments(

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> dict[str, object]:
     layout = LakeLayout(args.lake_bucket)
     spark = get_spark("build_training_set")
     events = spark.table(f"`{args.database}`.`{args.table}`")
-    dataset = build(events, args.validation_days, args.min_item_support)
+    dataset = build(events, args.validation_days, args.min_item_support, args.session_gap_minutes)
     prefix = layout.training_prefix(args.run_id)
     counts: dict[str, int] = {}
     for name in TRAINING_SET_CHANNELS:

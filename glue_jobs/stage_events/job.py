@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
-from shoprec import logs
+from shoprec import aws, logs
 from shoprec.contracts import StagingJobArgs
 from shoprec.layout import LakeLayout
 from shoprec.schema import PARTITION_COLUMNS
@@ -28,7 +28,16 @@ from shoprec.spark.staging import (
 )
 
 
-def main(argv: list[str]) -> dict[str, int]:
+def _rows_by_source(spark, events_uri: str) -> dict[str, int]:
+    """Rows staged in all runs, per source (the reconciliation's lake total)."""
+    try:
+        staged = spark.read.parquet(events_uri)
+    except AnalysisException:  # nothing staged yet
+        return {}
+    return {r["source"]: r["count"] for r in staged.groupBy("source").count().collect()}
+
+
+def main(argv: list[str]) -> dict[str, object]:
     args = StagingJobArgs.from_argv(argv)
     logger = logs.configure("stage_events", args.run_id)
     layout = LakeLayout(args.lake_bucket)
@@ -80,9 +89,15 @@ def main(argv: list[str]) -> dict[str, int]:
         .start()
     )
     query.awaitTermination()
-    logs.log(logger, "staging done", **totals)
-    print(json.dumps({"stage_events": totals}))
-    return totals
+    summary = totals | {"table_rows": _rows_by_source(spark, events_uri)}
+    aws.client("s3").put_object(
+        Bucket=args.lake_bucket,
+        Key=layout.run_report_key("stage_events", args.run_id),
+        Body=json.dumps(summary).encode(),
+    )
+    logs.log(logger, "staging done", **summary)
+    print(json.dumps({"stage_events": summary}))
+    return summary
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ from shoprec.local import services
 from shoprec.local.deliver_logs import main as deliver_logs
 from shoprec.local.runtime import REPO, REPORTS_DIR, RUN_DIR, Ports, read_env_file, venv_python
 from shoprec.local.stages import stage_env
+from shoprec.local.summary import reconciliation
 
 DAG_ID = "clickstream_training"
-STAGES = ("collect", "stage_events", "build_training_set", "train", "promote")
+STAGES = ("collect", "stage_events", "reconcile", "build_training_set", "train", "promote")
 
 
 def airflow_env() -> dict[str, str]:
@@ -103,17 +104,8 @@ def main(argv: list[str]) -> None:
     body, answer = sample_request(ports.api, items)
 
     print("\n=== shoprec demo ===")
-    collect, staged = report["collect"], report["stage_events"]
-    print(f"log lines delivered      {delivered['lines']:>9}")
-    print(
-        f"collector lines read     {collect['lines']:>9}  = events {collect['events']} "
-        f"+ quarantined {collect['quarantined']}"
-    )
-    print(f"published to Kafka       {collect['published']:>9}")
-    print(
-        f"staged (new rows)        {staged['staged']:>9}  (duplicates dropped "
-        f"{staged['duplicates']}, quarantined {staged['quarantined']})"
-    )
+    print(f"log lines delivered      {delivered['lines']:>10,}  in {delivered['files']} files")
+    print("\n".join(reconciliation(report)))
     sessions = report["build_training_set"]["sessions"]
     print(
         f"training set             {sessions['train']} train / {sessions['validation']} "

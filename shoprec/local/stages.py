@@ -1,7 +1,7 @@
 """The DAG's local backend: each stage runs the production code in its own runtime's venv.
 
-* collect: the Lambda handler, invoked in-process by a runner in the Lambda venv, repeated
-  until the collector reports nothing more to read;
+* collect: the collector Lambda's handler in the Lambda venv, fed its queue by a stand-in of
+  Lambda's SQS event source mapping (``shoprec.local.event_source``) after the sweep;
 * stage / training set: the Glue job scripts on local pyspark (Glue 5.0's Spark), configured
   by a generated ``spark-defaults.conf`` (s3a → LocalStack, Kafka connector, Hive metastore);
 * train: ``train.py`` as SageMaker runs it (``SM_*`` variables, channels copied from S3),
@@ -31,6 +31,8 @@ from shoprec.contracts import (
     TrainingHyperparameters,
     TrainingSetJobArgs,
 )
+from shoprec.deployment import Deployment
+from shoprec.ingest import status
 from shoprec.layout import LakeLayout
 from shoprec.local.runtime import JARS, REPO, REPORTS_DIR, RUN_DIR, read_env_file, venv_python
 
@@ -79,7 +81,9 @@ def _run(
     summary: dict[str, Any] = {}
     assert process.stdout is not None
     for line in process.stdout:
-        sys.stdout.write(f"[{name}] {line}")
+        # Structured logs and librdkafka's chatter stay in the task's log, unprefixed (the
+        # demo shows only the lines its stages prefix); the stage's own lines get the prefix.
+        sys.stdout.write(line if line.startswith(("{", "%")) else f"[{name}] {line}")
         if line.startswith("{"):
             with contextlib.suppress(ValueError, AttributeError):
                 summary = json.loads(line).get(summary_key or name, summary)
@@ -91,32 +95,56 @@ def _run(
     return summary
 
 
+def collector_settings(source: str = "weblog") -> CollectorSettings:
+    """A collector's settings on the local cloud (its queue and secret: ``shoprec.local.lake``)."""
+    env, local = stage_env(), Deployment("local")
+    queue = aws.client("sqs").get_queue_url(QueueName=local.collector_queue(source))["QueueUrl"]
+    return CollectorSettings.from_env(
+        env
+        | {
+            "SHOPREC_SOURCE": source,
+            "SHOPREC_QUEUE_URL": queue,
+            "SHOPREC_CLIENT_HASH_SECRET": local.client_hash_secret,
+            "SHOPREC_SWEEP_MIN_AGE_SECONDS": "0",  # this run is the sweep's moment
+        }
+    )
+
+
 @reported
-def collect(run_id: str, source: str = "weblog") -> dict[str, Any]:
-    """Invoke the collector until it has caught up; totals over the invocations."""
-    env = stage_env()
-    settings = CollectorSettings.from_env(env | {"SHOPREC_SOURCE": source})
-    env |= settings.to_env()
-    counted = ("lines", "events", "published", "quarantined")
-    totals: dict[str, Any] = dict.fromkeys(("invocations", *counted), 0)
-    while True:
-        result = _run(
-            "lambda",
-            [
-                "-m",
-                "shoprec.local.invoke",
-                "lambdas/weblog_collector/handler.py",
-                json.dumps({"run_id": run_id}),
-            ],
-            env,
-            "collect",
-            "lambda_result",
-        )
-        totals["invocations"] += 1
-        for key in counted:
-            totals[key] += result[key]
-        if not result.get("more"):
-            return totals
+def collect(run_id: str, source: str = "weblog", cutoff: float | None = None) -> dict[str, Any]:
+    """Everything that arrived by ``cutoff`` (default: now), ingested exactly once: the
+    sweep finds what no notification announced, the queue is drained through the handler as
+    Lambda's event source mapping would, then the run's objects are accounted for."""
+    cutoff = time.time() if cutoff is None else cutoff
+    settings = collector_settings(source)
+    env = stage_env() | settings.to_env()
+    handler = f"lambdas/{source}_collector/handler.py"
+    driven = _run(
+        "lambda",
+        ["-m", "shoprec.local.event_source", handler, "--queue-url", settings.queue_url, "--sweep"],
+        env,
+        "collect",
+        "event_source",
+    )
+    result = status.summary(aws.client("s3"), settings.lake_bucket, source, run_id, cutoff)
+    result["invocations"] = driven.get("invocations", 0)
+    if not result["balanced"]:
+        raise StageFailed(f"collect counts do not balance: {result['per_object']}")
+    return result
+
+
+@reported
+def reconcile(run_id: str, collected: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
+    """The run's counts end to end (``shoprec.ingest.status.reconcile``); fails on a mismatch."""
+    store = status.state_store(
+        aws.client("s3"), stage_env()["SHOPREC_LAKE_BUCKET"], collected["source"]
+    )
+    result = status.reconcile(collected, staged, status.events_committed(store))
+    for check, ok in result["checks"].items():
+        print(f"[reconcile] {'ok' if ok else 'MISMATCH'}  {check}", flush=True)
+    if not result["ok"]:
+        raise StageFailed(f"counts do not reconcile: {result['checks']}")
+    return result
 
 
 def spark_defaults(env: dict[str, str]) -> Path:
@@ -150,10 +178,11 @@ def spark_defaults(env: dict[str, str]) -> Path:
     return conf_dir
 
 
-def _glue(job: str, arguments: list[str], name: str) -> dict[str, Any]:
+def run_glue_job(job: str, arguments: list[str]) -> dict[str, Any]:
+    """A Glue job's script on local pyspark, configured as Glue configures it."""
     env = stage_env()
     env["SPARK_CONF_DIR"] = str(spark_defaults(env))
-    return _run("glue", [f"glue_jobs/{job}/job.py", *arguments], env, name)
+    return _run("glue", [f"glue_jobs/{job}/job.py", *arguments], env, job)
 
 
 @reported
@@ -167,7 +196,7 @@ def stage_events(run_id: str) -> dict[str, Any]:
         topic=kafka.topic,
         run_id=run_id,
     )
-    return _glue("stage_events", args.to_argv(), "stage_events")
+    return run_glue_job("stage_events", args.to_argv())
 
 
 @reported
@@ -176,7 +205,7 @@ def build_training_set(run_id: str, validation_days: float = 1.0) -> dict[str, A
     args = TrainingSetJobArgs(
         lake_bucket=env["SHOPREC_LAKE_BUCKET"], run_id=run_id, validation_days=validation_days
     )
-    return _glue("build_training_set", args.to_argv(), "build_training_set")
+    return run_glue_job("build_training_set", args.to_argv())
 
 
 def _download_channel(s3: Any, layout: LakeLayout, prefix: str, target: Path) -> None:

@@ -8,10 +8,11 @@ from pyspark.sql import functions as F
 from shoprec.contracts import StagingJobArgs
 from shoprec.kafka import bootstrap_servers
 from shoprec.schema import (
+    ACCEPTED_VERSIONS,
     NULLABLE,
     PARTITION_COLUMNS,
-    SCHEMA_VERSION,
     EventType,
+    SessionSource,
     Source,
     spark_ddl,
     table_columns,
@@ -41,18 +42,24 @@ def kafka_options(args: StagingJobArgs) -> dict[str, str]:
 
 def _rejection_reason(rec: Column) -> Column:
     required = [name for name, _ in table_columns() + PARTITION_COLUMNS[:2] if name not in NULLABLE]
+    cookie = rec["session_source"] == SessionSource.COOKIE.value
     missing = F.array_compact(
         F.array(*[F.when(rec[name].isNull(), F.lit(name)) for name in required])
     )
     return (
         F.when(rec.isNull() | rec["event_id"].isNull() & rec["v"].isNull(), "malformed_json")
         .when(
-            rec["v"] != SCHEMA_VERSION,
+            ~rec["v"].isin(*ACCEPTED_VERSIONS),
             F.concat(F.lit("unsupported_version:"), rec["v"].cast("string")),
         )
         .when(F.size(missing) > 0, F.concat(F.lit("missing_fields:"), F.array_join(missing, ",")))
         .when(~rec["source"].isin([s.value for s in Source]), "unknown_source")
         .when(~rec["event_type"].isin([t.value for t in EventType]), "unknown_event_type")
+        .when(
+            ~rec["session_source"].isin([s.value for s in SessionSource]), "unknown_session_source"
+        )
+        .when(cookie & rec["session_id"].isNull(), "missing_fields:session_id")
+        .when(~cookie & rec["client_id"].isNull(), "missing_fields:client_id")
     )
 
 
@@ -64,7 +71,11 @@ def parse_records(kafka_rows: DataFrame) -> tuple[DataFrame, DataFrame]:
         "partition",
         "offset",
     ).withColumn("rec", F.from_json("raw", _RECORD_DDL, {"mode": "PERMISSIVE"}))
-    checked = parsed.withColumn("reason", _rejection_reason(F.col("rec")))
+    rec = F.col("rec")
+    # Version 1 records predate session_source: theirs was always the cookie.
+    version_one = F.when(rec["v"] == 1, F.lit(SessionSource.COOKIE.value))
+    upgraded = rec.withField("session_source", F.coalesce(rec["session_source"], version_one))
+    checked = parsed.withColumn("rec", upgraded).withColumn("reason", _rejection_reason(rec))
     valid = checked.where(F.col("reason").isNull()).select("rec.*").drop("v")
     valid = valid.withColumn("event_date", F.date_format("event_time", "yyyy-MM-dd"))
     rejected = checked.where(F.col("reason").isNotNull()).select(

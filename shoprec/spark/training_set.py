@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from shoprec.schema import EventType, UserAgentClass
+from shoprec.spark.sessions import assign_sessions
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,11 @@ def _keep_known(frame: DataFrame, vocabulary: DataFrame) -> DataFrame:
     return _unwrap_clicks(regrouped).where(F.size("items") >= 2)
 
 
-def build(events: DataFrame, validation_days: float, min_item_support: int) -> TrainingSet:
-    all_sessions = sessions(product_views(events)).where(F.size("items") >= 2).cache()
+def build(
+    events: DataFrame, validation_days: float, min_item_support: int, session_gap_minutes: int = 30
+) -> TrainingSet:
+    with_sessions = assign_sessions(events, session_gap_minutes)
+    all_sessions = sessions(product_views(with_sessions)).where(F.size("items") >= 2).cache()
     end = all_sessions.agg(F.max("end_time")).first()[0]
     if end is None:
         raise ValueError("no sessions with two or more product views to train on")

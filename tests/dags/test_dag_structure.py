@@ -27,10 +27,19 @@ def test_every_dag_imports_and_is_named_after_its_file(dagbag):
 
 def test_stages_run_in_pipeline_order(dagbag):
     dag = dagbag.dags["clickstream_training"]
-    order = ["collect_weblog", "stage_events", "build_training_set", "train_model", "promote_model"]
+    order = [
+        "collect_weblog",
+        "stage_events",
+        "reconcile",
+        "build_training_set",
+        "train_model",
+        "promote_model",
+    ]
     assert [t.task_id for t in dag.topological_sort()] == order
     for upstream, downstream in pairwise(order):
-        assert dag.get_task(downstream).upstream_task_ids == {upstream}
+        assert upstream in dag.get_task(downstream).upstream_task_ids
+    # the reconciliation checks the collector's counts against the staged rows
+    assert dag.get_task("reconcile").upstream_task_ids == {"collect_weblog", "stage_events"}
     assert dag.max_active_runs == 1 and dag.catchup is False
 
 

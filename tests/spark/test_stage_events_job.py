@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from shoprec.contracts import StagingJobArgs
-from shoprec.sources import generate_shop
-from shoprec.weblog import parse_line
+from shoprec.schema import Event
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 JOB = Path(__file__).parents[2] / "glue_jobs" / "stage_events" / "job.py"
@@ -32,20 +32,42 @@ def _publish(spark, bootstrap: str, topic: str, values: list[str]) -> None:
     ).save()
 
 
-def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, unique):
-    lines = next(iter(generate_shop(seed=2, days=1, sessions_per_day=30).files.values()))
-    events = [
-        e
-        for i, line in enumerate(lines.splitlines())
-        if not hasattr(e := parse_line(line, "weblog", f"k@{i}"), "reason")
+def _events(count: int) -> list[Event]:
+    """Views of two shoppers, one with a session cookie, one known by its client only."""
+    return [
+        Event(
+            event_id=f"e{n}",
+            event_time=datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(seconds=n),
+            source="weblog",
+            event_type="view",
+            session_id="s1" if n % 2 else None,
+            user_id=None,
+            item_id=str(n % 7),
+            query=None,
+            url=f"/product/{n % 7}",
+            status=200,
+            referrer=None,
+            user_agent_class="browser",
+            origin=f"incoming/source=weblog/web-01/access.log@{n * 100}",
+            client_id="c" * 32,
+            session_source="cookie" if n % 2 else "inferred",
+        )
+        for n in range(count)
     ]
-    payloads = [e.to_json() for e in events]
-    missing_session = json.loads(payloads[0]) | {"session_id": None, "event_id": "x1"}
+
+
+def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, unique):
+    payloads = [e.to_json() for e in _events(40)]
+    cookie = next(json.loads(p) for p in payloads if json.loads(p)["session_source"] == "cookie")
+    missing_session = cookie | {"session_id": None, "event_id": "x1"}
     bad = [
         "not json at all",
-        json.dumps(json.loads(payloads[0]) | {"v": 2}),
+        json.dumps(cookie | {"v": 99}),
         json.dumps(missing_session),
     ]
+    # a version-1 record (before client_id and session_source) is still an event
+    version_one = {k: v for k, v in cookie.items() if k not in ("client_id", "session_source")}
+    payloads.append(json.dumps(version_one | {"v": 1, "event_id": "from-version-1"}))
     topic = f"test.stage.{unique}"
     _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, payloads + payloads[:3] + bad)
 
@@ -77,4 +99,7 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     assert "source=weblog/event_type=view/event_date=2026-11-01" in partitions
     quarantined = spark.read.json(f"s3a://{bucket}/quarantine/stage=stage/")
     reasons = sorted(r["reason"] for r in quarantined.collect())
-    assert reasons == ["malformed_json", "missing_fields:session_id", "unsupported_version:2"]
+    assert reasons == ["malformed_json", "missing_fields:session_id", "unsupported_version:99"]
+    old = table.where("event_id = 'from-version-1'").first()
+    assert old["session_source"] == "cookie" and old["client_id"] is None
+    assert first["table_rows"] == {"weblog": len(payloads)}

@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from shoprec.spark.sessions import assign_sessions
 from shoprec.spark.training_set import build, sessions
 
 pytestmark = [pytest.mark.spark]
@@ -11,7 +12,8 @@ T0 = datetime(2026, 11, 1, 0, 0)
 def _events(spark, rows):
     columns = (
         "session_id string, item_id string, event_time timestamp, origin string, "
-        "event_type string, status int, user_agent_class string"
+        "event_type string, status int, user_agent_class string, client_id string, "
+        "session_source string"
     )
     return spark.createDataFrame(rows, columns)
 
@@ -25,6 +27,8 @@ def _view(session, item, minutes, offset=0, **overrides):
         "event_type": "view",
         "status": 200,
         "user_agent_class": "browser",
+        "client_id": None,
+        "session_source": "cookie",
     } | overrides
     return tuple(row.values())
 
@@ -63,3 +67,28 @@ def test_time_split_vocabulary_and_filters(spark):
     assert train == {"t1": ["a", "b", "a"], "t2": ["b", "c"]}
     assert validation == {"v1": ["a", "c"]}  # unknown item dropped; v2 too short after that
     assert vocabulary == {"a": (1, 2), "b": (2, 2), "c": (3, 1)}
+
+
+def _cookieless(client, item, minutes, offset=0):
+    return _view(None, item, minutes, offset, client_id=client, session_source="inferred")
+
+
+def test_cookieless_clicks_become_sessions_split_by_a_pause_of_the_client(spark):
+    rows = [
+        _cookieless("c1", "a", 0),
+        _cookieless("c1", "b", 10),
+        _cookieless("c1", "c", 39),  # 29 minutes later: same session
+        _cookieless("c1", "d", 70),  # 31 minutes later: a new one
+        _cookieless("c1", "e", 71),
+        _cookieless("c2", "a", 5),  # another client at the same time: its own session
+        _cookieless("c2", "b", 6),
+        _view("cookie", "x", 1),  # cookie sessions are kept as they are
+        _view("cookie", "y", 200),
+    ]
+    events = _events(spark, rows)
+    with_sessions = assign_sessions(events, gap_minutes=30)
+    grouped = sorted(r["items"] for r in sessions(with_sessions).collect())
+    assert grouped == [["a", "b"], ["a", "b", "c"], ["d", "e"], ["x", "y"]]
+    again = {r["session_id"] for r in assign_sessions(events, 30).collect()}
+    assert again == {r["session_id"] for r in with_sessions.collect()}  # stable ids
+    assert all(s.startswith("inferred-") for s in again - {"cookie"})
