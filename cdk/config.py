@@ -30,7 +30,8 @@ class EnvironmentConfig:
     log_retention: logs.RetentionDays
     nat_gateways: int
     interface_endpoints: bool  # PrivateLink endpoints for the AWS APIs (else through the NAT)
-    collector_schedule_minutes: int | None  # None: only the DAG invokes the collector
+    sweep_schedule_minutes: int  # the collectors' reconcile sweep (objects arrive by events)
+    collector_max_concurrency: int  # invocations per collector queue at once
     glue_workers: int
     training_instance_type: str
     mwaa_environment_class: str
@@ -51,7 +52,8 @@ _DEV = EnvironmentConfig(
     log_retention=logs.RetentionDays.ONE_MONTH,
     nat_gateways=1,
     interface_endpoints=False,
-    collector_schedule_minutes=None,
+    sweep_schedule_minutes=60,
+    collector_max_concurrency=2,
     glue_workers=2,
     training_instance_type="ml.m5.large",
     mwaa_environment_class="mw1.small",
@@ -70,7 +72,8 @@ ENVIRONMENTS = {
         log_retention=logs.RetentionDays.ONE_YEAR,
         nat_gateways=2,
         interface_endpoints=True,
-        collector_schedule_minutes=15,
+        sweep_schedule_minutes=15,
+        collector_max_concurrency=10,
         glue_workers=10,
         training_instance_type="ml.m5.xlarge",
         mwaa_environment_class="mw1.medium",

@@ -9,7 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-READ_ACTIONS = ["s3:GetObject"]
+# Object versions too: a collector reads exactly the version it was notified of.
+READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
 WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
 
 
@@ -32,7 +33,7 @@ def grant_prefixes(
     statements = [
         iam.PolicyStatement(actions=READ_ACTIONS, resources=_objects(bucket, readable)),
         iam.PolicyStatement(
-            actions=["s3:ListBucket"],
+            actions=["s3:ListBucket", "s3:ListBucketVersions"],
             resources=[bucket.bucket_arn],
             conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in readable]}},
         ),

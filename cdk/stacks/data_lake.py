@@ -46,6 +46,13 @@ class DataLakeStack(Stack):
                 ),
             ],
         )
+        # Object events go to EventBridge (the collectors' rules route them): no bucket
+        # notification resource, hence no Lambda-backed custom resource and no cross-stack
+        # cycle between the bucket and the collectors' queues.
+        cfn_bucket = self.bucket.node.default_child
+        cfn_bucket.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+        )
         ssm.StringParameter(
             self,
             "LakeBucketName",

@@ -1,9 +1,13 @@
-"""The collector Lambdas: new raw logs in ``incoming/`` → ``landing/`` CSV + the Kafka topic.
+"""The collector Lambdas: raw logs in ``incoming/`` → ``landing/`` CSV + the Kafka topic.
 
-One function per source (``shoprec.deployment.SOURCES``), the shared package and the Kafka
-client as layers, settings from ``CollectorSettings`` (the handler parses the same class),
-a watermark parameter, a dead-letter queue for failed asynchronous runs, and, where the
-config asks for one, a schedule (otherwise the DAG's ``collect`` task invokes it).
+Event-driven, one function per source (``shoprec.deployment.SOURCES``): S3 sends "Object
+Created" events to EventBridge, a rule per source's prefix puts them on the collector's
+queue, and an SQS event source mapping invokes the function with batches (partial batch
+failures reported). A scheduled sweep invokes the same function to find what no event
+brought and to finalise waiting tails. No reserved concurrency: the collectors' leases in
+the lake (``shoprec.ingest.streams``) keep two invocations off the same content, and the DAG
+no longer invokes the function (it waits for the ledger). Settings from
+``CollectorSettings``; the shared package, Powertools and the Kafka client as layers.
 """
 
 from __future__ import annotations
@@ -13,21 +17,32 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from components.bundles import REPO, lambda_dependencies, shared_package
-from components.collector_state import CollectorState
+from components.collector_state import CollectorQueues, client_hash_key
 from components.nag import suppress
 from config import EnvironmentConfig
 from shoprec.contracts import CollectorSettings
 from shoprec.deployment import SOURCES
+from shoprec.kafka import PRODUCER_OPTIONS, producer_permissions
 from shoprec.layout import LakeLayout
 from stacks.data_lake import DataLakeStack
 from stacks.streaming import StreamingStack
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12  # mirrors envs/lambda.txt (wheels tested here)
-KAFKA_CLIENT = ("confluent-kafka", "aws-msk-iam-sasl-signer-python")
+LIBRARIES = (
+    "confluent-kafka",
+    "aws-msk-iam-sasl-signer-python",
+    "aws-lambda-powertools",
+    "typing_extensions",  # Powertools needs it; the runtime's boto3 brings jmespath
+    "crawlerdetect",
+)
+TIMEOUT = Duration.minutes(5)  # CollectorSettings.budget_bytes is read well within it
+# AWS: a queue's visibility timeout at least six times its function's timeout.
+VISIBILITY = Duration.minutes(30)
 
 
 class IngestionStack(Stack):
@@ -54,12 +69,14 @@ class IngestionStack(Stack):
             ),
             lambda_.LayerVersion(
                 self,
-                "KafkaClient",
-                code=lambda_.Code.from_asset(str(lambda_dependencies(*KAFKA_CLIENT))),
+                "Libraries",
+                code=lambda_.Code.from_asset(str(lambda_dependencies(*LIBRARIES))),
                 compatible_runtimes=[RUNTIME],
-                description="confluent-kafka and the MSK IAM signer (envs/lambda.lock pins)",
+                description="Kafka client, MSK IAM signer, Powertools, CrawlerDetect "
+                "(envs/lambda.lock pins)",
             ),
         ]
+        self.client_hash_key = client_hash_key(self, config.deployment)
         self.collectors = {source: self._collector(source) for source in SOURCES}
         suppress(
             self,
@@ -70,14 +87,22 @@ class IngestionStack(Stack):
 
     def _collector(self, source: str) -> lambda_.Function:
         deployment = self.config.deployment
-        state = CollectorState(self, f"{source.title()}State", deployment=deployment, source=source)
+        queues = CollectorQueues(
+            self,
+            f"{source.title()}Queues",
+            deployment=deployment,
+            source=source,
+            visibility=VISIBILITY,
+        )
         settings = CollectorSettings(
             kafka_bootstrap=self.streaming.cluster_arn,  # resolved to brokers at run time
             kafka_auth="iam",
             topic=self.streaming.topic,
             lake_bucket=self.lake.bucket.bucket_name,
             source=source,
-            watermark_parameter=state.watermark.parameter_name,
+            queue_url=queues.objects.queue_url,
+            client_hash_secret=self.client_hash_key.secret_name,
+            lease_seconds=int(TIMEOUT.to_seconds()),
         )
         function = lambda_.Function(
             self,
@@ -89,12 +114,11 @@ class IngestionStack(Stack):
             layers=self.layers,
             environment=settings.to_env(),
             memory_size=1024,
-            timeout=Duration.minutes(5),  # settings.max_objects bounds the work per run
-            reserved_concurrent_executions=1,  # one reader moves the watermark at a time
+            timeout=TIMEOUT,
             vpc=self.vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[self.streaming.clients],
-            dead_letter_queue=state.dead_letters,
+            dead_letter_queue=queues.dead_letters,  # failed scheduled sweeps
             retry_attempts=2,
             log_group=logs.LogGroup(
                 self,
@@ -103,30 +127,41 @@ class IngestionStack(Stack):
                 removal_policy=self.config.removal_policy,
             ),
         )
+        self._route_object_events(source, queues)
+        function.add_event_source(
+            sources.SqsEventSource(
+                queues.objects,
+                batch_size=10,
+                max_batching_window=Duration.seconds(20),
+                report_batch_item_failures=True,
+                max_concurrency=self.config.collector_max_concurrency,
+            )
+        )
+        events.Rule(
+            self,
+            f"{source.title()}Sweep",
+            schedule=events.Schedule.rate(Duration.minutes(self.config.sweep_schedule_minutes)),
+            targets=[
+                targets.LambdaFunction(
+                    function,
+                    event=events.RuleTargetInput.from_object({"action": "sweep"}),
+                    dead_letter_queue=queues.dead_letters,
+                    retry_attempts=2,
+                )
+            ],
+        )
         self.lake.grant(
             function,
             read=[LakeLayout.incoming_prefix(source)],
             write=[
                 LakeLayout.landing_prefix(source),
                 LakeLayout.quarantine_prefix("collect", source),
+                LakeLayout.collector_state_prefix(source),
             ],
         )
-        state.watermark.grant_read(function)
-        state.watermark.grant_write(function)
-        self.streaming.grant_produce(function)
-        if self.config.collector_schedule_minutes:
-            events.Rule(
-                self,
-                f"{source.title()}Schedule",
-                schedule=events.Schedule.rate(
-                    Duration.minutes(self.config.collector_schedule_minutes)
-                ),
-                targets=[
-                    targets.LambdaFunction(
-                        function, dead_letter_queue=state.dead_letters, retry_attempts=2
-                    )
-                ],
-            )
+        queues.objects.grant_send_messages(function)  # continuations and the sweep's finds
+        self.client_hash_key.grant_read(function)
+        self.streaming.grant_produce(function, producer_permissions(PRODUCER_OPTIONS))
         suppress(
             function,
             "IAM4",
@@ -137,6 +172,22 @@ class IngestionStack(Stack):
             function,
             "IAM5",
             "object access is limited to the source's zone prefixes (incoming/, landing/, "
-            "quarantine/); the MSK topic ARN ends in the cluster's generated UUID",
+            "quarantine/, its state); the MSK topic ARN ends in the cluster's generated UUID",
         )
         return function
+
+    def _route_object_events(self, source: str, queues: CollectorQueues) -> None:
+        """S3 → EventBridge → the collector's queue, for objects under the source's prefix."""
+        events.Rule(
+            self,
+            f"{source.title()}ObjectCreated",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [self.lake.bucket.bucket_name]},
+                    "object": {"key": [{"prefix": LakeLayout.incoming_prefix(source)}]},
+                },
+            ),
+            targets=[targets.SqsQueue(queues.objects, dead_letter_queue=queues.dead_letters)],
+        )

@@ -1,9 +1,10 @@
 """LocalStack variant of the edge of the system: the collectors' state and the API's door.
 
 LocalStack's free edition cannot run Lambdas here (no Docker), so this stack deploys what
-around them it can: each collector's watermark and dead-letter queue (``CollectorState``,
-the same construct the ingestion stack uses) and the API key, usage plan and stage, whose
-REST API forwards to the Chalice app served by ``chalice local`` instead of a Lambda.
+around them it can: each collector's queue and dead-letter queue and the client-hash key
+(``CollectorQueues`` and ``client_hash_key``, the constructs the ingestion stack uses) and
+the API key, usage plan and stage, whose REST API forwards to the Chalice app served by
+``chalice local`` instead of a Lambda.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from aws_cdk import aws_apigateway as apigateway
 from constructs import Construct
 
 from components.api_access import ApiAccess
-from components.collector_state import CollectorState
+from components.collector_state import CollectorQueues, client_hash_key
 from components.nag import suppress
 from config import EnvironmentConfig
 from shoprec.deployment import SOURCES
 from stacks.api import STAGE
+from stacks.ingestion import VISIBILITY
 
 
 class LocalEdgeStack(Stack):
@@ -32,8 +34,15 @@ class LocalEdgeStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         deployment = config.deployment
+        client_hash_key(self, deployment)
         for source in SOURCES:
-            CollectorState(self, f"{source.title()}State", deployment=deployment, source=source)
+            CollectorQueues(
+                self,
+                f"{source.title()}Queues",
+                deployment=deployment,
+                source=source,
+                visibility=VISIBILITY,
+            )
         api = apigateway.RestApi(
             self,
             "Api",

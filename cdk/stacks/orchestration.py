@@ -244,10 +244,16 @@ class OrchestrationStack(Stack):
                 ],
             )
         )
+        states = [LakeLayout.collector_state_prefix(source) for source in collectors]
         lake.grant(
             self.role,
-            read=[LakeLayout.TRAINING_JOBS_PREFIX],
-            write=[LakeLayout.MODELS_PREFIX],
+            read=[
+                LakeLayout.TRAINING_JOBS_PREFIX,
+                LakeLayout.run_reports_prefix("stage_events"),  # the staging job's counts
+                *(LakeLayout.incoming_prefix(source) for source in collectors),  # what arrived
+                *states,  # the collectors' ledgers: what is ingested
+            ],
+            write=[LakeLayout.MODELS_PREFIX, *(state + "reports/" for state in states)],
         )
         suppress(
             self.role,
@@ -255,5 +261,6 @@ class OrchestrationStack(Stack):
             "MWAA's documented execution policy (its log groups airflow-<env>-*, Celery queues "
             "airflow-celery-*, keys only via SQS, metrics on *); training jobs named "
             "<prefix>-train-*; the environment's SSM parameters; lake objects under "
-            "analytics/ only",
+            "analytics/, the collectors' incoming zones and ledgers (read), their run "
+            "reports (write), and the staging job's run reports (read) only",
         )

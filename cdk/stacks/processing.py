@@ -197,6 +197,7 @@ class ProcessingStack(Stack):
                 staged,
                 LakeLayout.quarantine_prefix("stage"),
                 LakeLayout.checkpoint_prefix("stage_events"),
+                LakeLayout.run_reports_prefix("stage_events"),  # its counts, for the DAG
             ],
         )
         lake.grant(self.training_set.role, read=[staged], write=[LakeLayout.TRAINING_PREFIX])

@@ -81,11 +81,15 @@ class StreamingStack(Stack):
         )
 
     def _grant(
-        self, grantee: iam.IGrantable, topic_actions: list[str], *extra: iam.PolicyStatement
+        self,
+        grantee: iam.IGrantable,
+        cluster_actions: list[str],
+        topic_actions: list[str],
+        *extra: iam.PolicyStatement,
     ) -> None:
         statements = [
             iam.PolicyStatement(
-                actions=["kafka-cluster:Connect", "kafka:GetBootstrapBrokers"],
+                actions=[*cluster_actions, "kafka:GetBootstrapBrokers"],
                 resources=[self.cluster_arn],
             ),
             iam.PolicyStatement(actions=topic_actions, resources=[self._arn("topic", self.topic)]),
@@ -94,17 +98,16 @@ class StreamingStack(Stack):
         for statement in statements:
             grantee.grant_principal.add_to_principal_policy(statement)
 
-    def grant_produce(self, grantee: iam.IGrantable) -> None:
-        """Publish to the topic, creating it on first use."""
-        self._grant(
-            grantee,
-            ["kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:WriteData"],
-        )
+    def grant_produce(self, grantee: iam.IGrantable, permissions: dict[str, list[str]]) -> None:
+        """What a producer needs, as ``shoprec.kafka.producer_permissions`` derives it from the
+        producer's options (idempotence needs kafka-cluster:WriteDataIdempotently)."""
+        self._grant(grantee, permissions["cluster"], permissions["topic"])
 
     def grant_consume(self, grantee: iam.IGrantable) -> None:
         """Read the topic; Spark's Kafka source uses generated ``spark-kafka-source-*`` groups."""
         self._grant(
             grantee,
+            ["kafka-cluster:Connect"],
             ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
             iam.PolicyStatement(
                 actions=["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],

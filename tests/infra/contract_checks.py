@@ -84,3 +84,35 @@ def renamed(settings: type, old: str, new: str) -> type:
     return dataclasses.make_dataclass(
         f"Drifted{settings.__name__}", fields, bases=settings.__mro__[1:2], frozen=True
     )
+
+
+def role_statements(template: dict[str, Any], function_name: str) -> list[dict[str, Any]]:
+    """The policy statements attached to a function's role, in one stack's template."""
+    resources = template["Resources"]
+    function = next(
+        r for r in resources.values() if r["Properties"].get("FunctionName") == function_name
+    )
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def kafka_grant_drift(
+    statements: list[dict[str, Any]], permissions: dict[str, list[str]]
+) -> list[str]:
+    """Actions a producer needs (``shoprec.kafka.producer_permissions``) that no statement
+    grants together with the rest of its kind (cluster actions, topic actions)."""
+    problems = []
+    for kind, needed in permissions.items():
+        actions = [
+            set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+            for s in statements
+            if s["Effect"] == "Allow"
+        ]
+        if not any(set(needed) <= granted for granted in actions):
+            problems.append(f"{kind} actions {needed}: no statement grants them all")
+    return problems

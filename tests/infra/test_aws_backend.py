@@ -66,21 +66,31 @@ def _template_names(synth, kind, prop):
     }
 
 
-def test_collect_invokes_the_deployed_collector_until_caught_up(dev):
+def _lake_parameter(recorded: Recorded) -> None:
+    name = Deployment("dev").lake_bucket_parameter
+    parameter = {"Name": name, "Value": "lake", "Type": "String"}
+    recorded.respond("ssm", "get_parameters", {"Parameters": [parameter]})
+
+
+def test_collect_starts_the_deployed_sweep_and_waits_for_the_ledger(dev, monkeypatch):
+    """The collector runs on its queue's events; the DAG starts a sweep (asynchronously,
+    never waiting on the function) and waits until the ledger holds every object that
+    arrived by the cutoff (``shoprec.ingest.status``: tested against LocalStack)."""
+    from shoprec import aws_stages
+
+    waiting = iter([["incoming/source=weblog/web-01/a.log"], []])
+    monkeypatch.setattr(aws_stages.status, "pending", lambda *a: {"not_ingested": next(waiting)})
+    monkeypatch.setattr(
+        aws_stages.status, "summary", lambda s3, bucket, source, run_id, cutoff: {"bucket": bucket}
+    )
     recorded = Recorded()
-    for more in (True, False):
-        body = json.dumps(
-            {"lines": 2, "events": 2, "published": 2, "quarantined": 0, "more": more}
-        ).encode()
-        recorded.respond(
-            "lambda",
-            "invoke",
-            {"StatusCode": 200, "Payload": _body(body)},
-        )
-    totals = _backend(recorded).collect("run-1")
-    assert totals["invocations"] == 2 and totals["events"] == 4
-    functions = {params["FunctionName"] for _, params in recorded.calls}
-    assert functions <= _template_names(dev, "AWS::Lambda::Function", "FunctionName")
+    recorded.respond("lambda", "invoke", {"StatusCode": 202})
+    _lake_parameter(recorded)
+    assert _backend(recorded).collect("run-1", cutoff=1.0) == {"bucket": "lake"}
+    (operation, invoked), _ = recorded.calls
+    assert operation == "Invoke" and invoked["InvocationType"] == "Event"
+    assert json.loads(invoked["Payload"]) == {"action": "sweep"}
+    assert invoked["FunctionName"] in _template_names(dev, "AWS::Lambda::Function", "FunctionName")
 
 
 @pytest.mark.parametrize(
@@ -99,6 +109,10 @@ def test_glue_stages_start_the_deployed_jobs_with_known_arguments(dev, stage, jo
         "get_job_run",
         {"JobRun": {"Id": "jr_1", "JobRunState": "SUCCEEDED", "ExecutionTime": 60}},
     )
+    if stage == "stage_events":  # the job's counts, which it writes to the lake
+        _lake_parameter(recorded)
+        counts = {"read": 3, "staged": 3, "duplicates": 0, "quarantined": 0, "table_rows": {}}
+        recorded.respond("s3", "get_object", {"Body": _body(json.dumps(counts).encode())})
     summary = getattr(_backend(recorded), stage)("run-1", *extra.values())
     (_, started), *_ = recorded.calls
     assert summary["job_run_id"] == "jr_1"

@@ -8,14 +8,17 @@ import pytest
 
 from shoprec.contracts import ApiSettings, CollectorSettings, StagingJobArgs, TrainingSetJobArgs
 from shoprec.deployment import Deployment
+from shoprec.kafka import PRODUCER_OPTIONS, producer_permissions
 from shoprec.schema import PARTITION_COLUMNS, table_columns
 
 from .contract_checks import (
     dag_reference_drift,
     environment_drift,
     job_argument_drift,
+    kafka_grant_drift,
     names,
     renamed,
+    role_statements,
     table_drift,
 )
 
@@ -82,9 +85,9 @@ def test_everything_the_dags_aws_backend_calls_is_deployed(synthesized, env):
 def test_a_renamed_environment_variable_is_caught(dev):
     function = copy.deepcopy(_collector(dev))
     variables = function["Properties"]["Environment"]["Variables"]
-    variables["SHOPREC_WATERMARK"] = variables.pop("SHOPREC_WATERMARK_PARAMETER")
+    variables["SHOPREC_QUEUE"] = variables.pop("SHOPREC_QUEUE_URL")
     assert environment_drift(function, CollectorSettings)
-    drifted = renamed(CollectorSettings, "watermark_parameter", "watermark_name")
+    drifted = renamed(CollectorSettings, "queue_url", "queue")
     assert environment_drift(_collector(dev), drifted)
 
 
@@ -111,3 +114,26 @@ def test_a_job_renamed_in_the_stack_is_caught(dev):
         name.replace("stage-events", "stage") for name in deployed["glue jobs"]
     }
     assert dag_reference_drift(deployed, Deployment("dev"))
+
+
+def _collector_statements(synth):
+    name = Deployment(synth.env).collector_function("weblog")
+    return role_statements(synth.template("ingestion"), name)
+
+
+def test_the_collector_may_do_everything_its_kafka_producer_does(dev):
+    needed = producer_permissions(PRODUCER_OPTIONS)  # derived from the producer's options
+    assert "kafka-cluster:WriteDataIdempotently" in needed["cluster"]  # idempotence is on
+    assert kafka_grant_drift(_collector_statements(dev), needed) == []
+
+
+def test_a_producer_option_its_grant_lacks_is_caught(dev):
+    statements = copy.deepcopy(_collector_statements(dev))
+    for statement in statements:  # the grant as it was before idempotence was accounted for
+        if isinstance(statement["Action"], list):
+            statement["Action"] = [
+                a for a in statement["Action"] if a != "kafka-cluster:WriteDataIdempotently"
+            ]
+    assert kafka_grant_drift(statements, producer_permissions(PRODUCER_OPTIONS))
+    without = producer_permissions(PRODUCER_OPTIONS | {"enable.idempotence": False})
+    assert kafka_grant_drift(statements, without) == []

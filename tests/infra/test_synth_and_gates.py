@@ -37,6 +37,7 @@ def test_local_variant_holds_only_what_localstack_deploys(synthesized):
         "AWS::SSM::Parameter",
         "AWS::SQS::Queue",
         "AWS::SQS::QueuePolicy",
+        "AWS::SecretsManager::Secret",
     }
     assert kinds - supported <= {
         "AWS::ApiGateway::RestApi",

@@ -1,10 +1,12 @@
 """The LocalStack variant of the deployment (``cdklocal deploy -c env=local``), then the
 collector, the registry and the API working against what it deployed.
 
-Deployed: the data lake stack as is (bucket, key, bucket-name parameter) and the edge stack
-(collector watermark + dead-letter queue, API key + usage plan + stage in front of
-``chalice local``). The rest is verified by synth, cfn-lint, cdk-nag and assertions
-(tests/infra): LocalStack's free edition cannot run Lambdas, Glue, MSK, SageMaker or MWAA.
+Deployed, to a LocalStack of its own (the suite's LocalStack already holds the local lake
+``make up`` provisions under the same names): the data lake stack as is (bucket, key,
+bucket-name parameter) and the edge stack (the collector's queues and the client-hash key,
+API key + usage plan + stage in front of ``chalice local``). The rest is verified by synth,
+cfn-lint, cdk-nag and assertions (tests/infra): LocalStack's free edition cannot run
+Lambdas, Glue, MSK, SageMaker or MWAA.
 """
 
 from __future__ import annotations
@@ -41,14 +43,31 @@ def _cdklocal(env: dict[str, str], *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployed(cloud: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
+def stack_cloud(cloud: dict[str, str]):
+    """A second LocalStack, for the deployment only."""
+    ports = Ports.from_env()
+    own = dataclasses.replace(ports, localstack=ports.localstack + 50)
+    service = dataclasses.replace(services.localstack(own), name="localstack-deploy")
+    services.start(service)
+    endpoint = f"http://127.0.0.1:{own.localstack}"
+    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL",)}
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    aws.client.cache_clear()
+    yield cloud | {"AWS_ENDPOINT_URL": endpoint}
+    os.environ.update({k: v for k, v in saved.items() if v is not None})
+    aws.client.cache_clear()
+    services.stop(service)
+
+
+@pytest.fixture(scope="module")
+def deployed(stack_cloud: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
     """Bootstrap + deploy once; the API stand-in serves the deployed bucket behind the key."""
     ports = Ports.from_env()
     api = services.api(dataclasses.replace(ports, api=ports.api + 1))
     api = dataclasses.replace(api, name="api-deployed")
     upstream = f"http://127.0.0.1:{ports.api + 1}"
     env = os.environ | {
-        "AWS_ENDPOINT_URL_S3": cloud["AWS_ENDPOINT_URL"],
+        "AWS_ENDPOINT_URL_S3": stack_cloud["AWS_ENDPOINT_URL"],
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     out = tmp_path_factory.mktemp("cdklocal")
@@ -60,37 +79,44 @@ def deployed(cloud: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
     bucket = aws.client("ssm").get_parameter(Name=LOCAL.lake_bucket_parameter)["Parameter"]["Value"]
     # the stand-in probes /health before a champion exists: re-read the pointer every call
     api.env = api.env | ApiSettings(lake_bucket=bucket, champion_refresh_seconds=0).to_env()
+    api.env["AWS_ENDPOINT_URL"] = stack_cloud["AWS_ENDPOINT_URL"]
     services.start(api)
     yield bucket
     services.stop(api)
 
 
-def test_collector_lands_batches_in_the_deployed_bucket_and_moves_its_watermark(cloud, deployed):
-    s3 = aws.client("s3")
-    for name, text in generate_shop(seed=3, days=1, sessions_per_day=20).files.items():
+def test_the_collector_ingests_into_the_deployed_bucket_through_the_deployed_queue(
+    stack_cloud, deployed
+):
+    """The deployed names work together: the real handler, configured as the ingestion
+    stack configures it, sweeps the deployed bucket, feeds its queue and lands batches."""
+    s3, sqs = aws.client("s3"), aws.client("sqs")
+    logs = generate_shop(seed=3, days=1, sessions_per_day=20)
+    for name, text in logs.files.items():
         s3.put_object(
             Bucket=deployed, Key=f"{LakeLayout.incoming_prefix('weblog')}{name}", Body=text.encode()
         )
+    queue = sqs.get_queue_url(QueueName=LOCAL.collector_queue("weblog"))["QueueUrl"]
     settings = CollectorSettings(
-        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
+        kafka_bootstrap=stack_cloud["SHOPREC_KAFKA_BOOTSTRAP"],
         lake_bucket=deployed,
         topic="deployed.clickstream.events",
-        watermark_parameter=LOCAL.watermark_parameter("weblog"),
+        queue_url=queue,
+        client_hash_secret=LOCAL.client_hash_secret,
+        sweep_min_age_seconds=0,
     )
     handler = str(REPO / "lambdas" / "weblog_collector" / "handler.py")
     result = subprocess.run(
-        [venv_python("lambda"), "-m", "shoprec.local.invoke", handler, '{"run_id": "deployed"}'],
+        [venv_python("lambda"), "-m", "shoprec.local.event_source", handler, "--queue-url", queue, "--sweep"],
         env=os.environ | settings.to_env() | {"PYTHONPATH": str(REPO)},
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    summary = json.loads(result.stdout.strip().splitlines()[-1])["lambda_result"]
-    assert summary["events"] > 0 and summary["published"] == summary["events"]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])["event_source"]
+    assert len(summary["sweep"]["unnotified"]) == len(logs.files) and summary["failed"] == 0
     landed = s3.list_objects_v2(Bucket=deployed, Prefix=LakeLayout.landing_prefix("weblog"))
-    assert landed["KeyCount"] == 1
-    mark = aws.client("ssm").get_parameter(Name=settings.watermark_parameter)["Parameter"]["Value"]
-    assert json.loads(mark)["key"].startswith(LakeLayout.incoming_prefix("weblog"))
-    queues = aws.client("sqs").list_queues()["QueueUrls"]
-    assert any("DeadLetters" in url for url in queues)
+    assert landed["KeyCount"] == len(logs.files)
+    dead = sqs.get_queue_url(QueueName=LOCAL.collector_dead_letter_queue("weblog"))["QueueUrl"]
+    assert sqs.receive_message(QueueUrl=dead, WaitTimeSeconds=1).get("Messages") is None
 
 
 def _get(url: str, key: str | None) -> tuple[int, dict]:
@@ -103,7 +129,7 @@ def _get(url: str, key: str | None) -> tuple[int, dict]:
 
 
 def test_api_gateway_admits_only_the_usage_plans_key_and_serves_the_champion(
-    cloud, deployed, tmp_path: Path
+    stack_cloud, deployed, tmp_path: Path
 ):
     s3, layout = aws.client("s3"), LakeLayout(deployed)
     registry.publish(s3, layout, write_tiny_model(tmp_path / "m", "v-deployed"), "v-deployed")
@@ -113,7 +139,7 @@ def test_api_gateway_admits_only_the_usage_plans_key_and_serves_the_champion(
         a["id"] for a in gateway.get_rest_apis()["items"] if a["name"] == LOCAL.stack_name("api")
     )
     key = gateway.get_api_keys(nameQuery=f"{LOCAL.stack_name('api')}-client", includeValues=True)
-    url = f"{cloud['AWS_ENDPOINT_URL']}/_aws/execute-api/{api_id}/api/health"
+    url = f"{stack_cloud['AWS_ENDPOINT_URL']}/_aws/execute-api/{api_id}/api/health"
     assert _get(url, None)[0] == 403
     assert _get(url, "not-the-key")[0] == 403
     status, health = _get(url, key["items"][0]["value"])
