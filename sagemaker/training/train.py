@@ -169,6 +169,12 @@ def main(argv: list[str]) -> dict[str, object]:
         for name in ("hr@20", "mrr@20"):
             curves[name].append(validated[name])
         logs.log(logger, "epoch", epoch=epoch, **{k: v[-1] for k, v in curves.items()})
+        print(
+            f"epoch {epoch}/{hp.epochs}: loss {curves['loss'][-1]:.3f}, validation HR@20 "
+            f"{curves['hr@20'][-1]:.3f} MRR@20 {curves['mrr@20'][-1]:.3f} "
+            f"({curves['seconds'][-1]:.0f}s)",
+            flush=True,
+        )
 
     started = time.perf_counter()
     metrics = {"model": evaluate(recommend, validation, baselines.clicks)}

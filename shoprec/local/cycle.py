@@ -26,7 +26,8 @@ def main(argv: list[str]) -> None:
     print("\n=== shoprec cycle ===")
     print("\n".join(reconciliation(report)))
     promote = report["promote"]
-    print(f"champion                 {promote.get('version')} ({promote['reason']})")
+    verdict = "promoted" if promote["promoted"] else "not promoted"
+    print(f"model {report['train']['model_version']} {verdict}: {promote['reason']}")
 
 
 if __name__ == "__main__":

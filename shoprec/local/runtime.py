@@ -9,6 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RUN_DIR = Path(os.environ.get("SHOPREC_RUN_DIR", REPO / ".run"))
 REPORTS_DIR = RUN_DIR / "reports"
+LOGS_DIR = RUN_DIR / "logs"  # the stages' library output (Spark, TensorFlow, librdkafka)
 VENVS = REPO / ".venvs"
 JARS = REPO / ".cache" / "jars"
 ENV_FILE = RUN_DIR / "env"

@@ -34,7 +34,15 @@ from shoprec.contracts import (
 from shoprec.deployment import Deployment
 from shoprec.ingest import status
 from shoprec.layout import LakeLayout
-from shoprec.local.runtime import JARS, REPO, REPORTS_DIR, RUN_DIR, read_env_file, venv_python
+from shoprec.local.runtime import (
+    JARS,
+    LOGS_DIR,
+    REPO,
+    REPORTS_DIR,
+    RUN_DIR,
+    read_env_file,
+    venv_python,
+)
 
 
 class StageFailed(RuntimeError):
@@ -67,28 +75,32 @@ def stage_env() -> dict[str, str]:
 def _run(
     runtime: str, args: list[str], env: dict[str, str], name: str, summary_key: str | None = None
 ) -> dict[str, Any]:
-    """Run a stage process, stream its output, and return its last JSON summary line."""
+    """Run a stage process and return its last JSON summary line. Its own lines (stdout) are
+    shown prefixed with the stage; library chatter (stderr: Spark, TensorFlow, librdkafka)
+    and structured logs go to ``.run/logs/<stage>.log``, whose tail a failure shows."""
     started = time.monotonic()
-    print(f"[{name}] starting ({runtime} runtime)", flush=True)
-    process = subprocess.Popen(
-        [venv_python(runtime), *args],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    summary: dict[str, Any] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        # Structured logs and librdkafka's chatter stay in the task's log, unprefixed (the
-        # demo shows only the lines its stages prefix); the stage's own lines get the prefix.
-        sys.stdout.write(line if line.startswith(("{", "%")) else f"[{name}] {line}")
-        if line.startswith("{"):
+    log_path = LOGS_DIR / f"{name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[{name}] starting ({runtime} runtime; log {log_path})", flush=True)
+    with log_path.open("a") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(args)}\n")
+        log.flush()
+        process = subprocess.Popen(
+            [venv_python(runtime), *args], env=env, cwd=REPO, stdout=subprocess.PIPE,
+            stderr=log, text=True,
+        )  # fmt: skip
+        summary: dict[str, Any] = {}
+        assert process.stdout is not None
+        for line in process.stdout:
+            if not line.startswith("{"):
+                sys.stdout.write(f"[{name}] {line}")
+                continue
+            log.write(line)
             with contextlib.suppress(ValueError, AttributeError):
                 summary = json.loads(line).get(summary_key or name, summary)
     if process.wait() != 0:
-        raise StageFailed(f"{name} exited {process.returncode}")
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+        raise StageFailed(f"{name} exited {process.returncode}; last lines of {log_path}:\n{tail}")
     summary = dict(summary) if isinstance(summary, dict) else {"result": summary}
     summary["seconds"] = round(time.monotonic() - started, 1)
     print(f"[{name}] done in {summary['seconds']}s", flush=True)
