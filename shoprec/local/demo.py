@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from shoprec.local import services
+from shoprec.local import process, services
 from shoprec.local.deliver_logs import main as deliver_logs
 from shoprec.local.runtime import REPO, REPORTS_DIR, RUN_DIR, Ports, read_env_file, venv_python
 from shoprec.local.stages import stage_env
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> None:
 
     ports = Ports.from_env()
     started = time.monotonic()
-    services.start(services.api(ports))
+    process.start(services.api(ports))
     timings["API start"] = time.monotonic() - started
     items = [str(item) for item in report["train"].get("sample_session", [])][:3]
     body, answer = sample_request(ports.api, items)

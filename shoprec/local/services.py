@@ -7,22 +7,17 @@ safe to repeat, and a service that fails to start is reported with the tail of i
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
-import socket
 import string
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from shoprec.local.process import Service, port_open, recorded_pid, start, stop
 from shoprec.local.runtime import (
     ENV_FILE,
     JARS,
@@ -32,33 +27,6 @@ from shoprec.local.runtime import (
     cloud_env,
     venv_python,
 )
-
-
-@dataclass
-class Service:
-    name: str
-    command: list[str]
-    ready: Callable[[], bool]
-    env: dict[str, str] = field(default_factory=dict)
-    prepare: Callable[[], None] = lambda: None
-
-    @property
-    def folder(self) -> Path:
-        return RUN_DIR / self.name
-
-    @property
-    def pid_file(self) -> Path:
-        return self.folder / "pid"
-
-    @property
-    def log_file(self) -> Path:
-        return self.folder / "log"
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _localstack_ready(port: int) -> Callable[[], bool]:
@@ -147,95 +115,9 @@ def kafka(ports: Ports) -> Service:
     return Service(
         name="kafka",
         command=[*java, "kafka.Kafka", str(config)],
-        ready=lambda: _port_open(ports.kafka),
+        ready=lambda: port_open(ports.kafka),
         prepare=prepare,
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
-def _recorded_pid(service: Service) -> int | None:
-    try:
-        pid = int(service.pid_file.read_text())
-    except (OSError, ValueError):
-        return None
-    return pid if _alive(pid) else None
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def start(service: Service, timeout: float = 120) -> None:
-    if _recorded_pid(service) and service.ready():
-        print(f"[up] {service.name}: already running")
-        return
-    service.folder.mkdir(parents=True, exist_ok=True)
-    service.prepare()
-    started = time.monotonic()
-    with service.log_file.open("ab") as log:
-        process = subprocess.Popen(
-            service.command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=os.environ | service.env,
-            cwd=service.folder,
-        )
-    service.pid_file.write_text(str(process.pid))
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            break
-        if service.ready():
-            print(
-                f"[up] {service.name}: ready in {time.monotonic() - started:.1f}s "
-                f"(pid {process.pid}, log {service.log_file})"
-            )
-            return
-        time.sleep(0.3)
-    stop(service, quiet=True)
-    raise SystemExit(
-        f"[up] {service.name} failed to start (exit {process.poll()}); "
-        f"last lines of {service.log_file}:\n{_tail(service.log_file)}"
-    )
-
-
-def stop(service: Service, quiet: bool = False) -> None:
-    pid = _recorded_pid(service)
-    if pid is None:
-        if not quiet:
-            print(f"[down] {service.name}: not running")
-        service.pid_file.unlink(missing_ok=True)
-        return
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while _alive(pid) and time.monotonic() < deadline:
-            _reap(pid)
-            time.sleep(0.2)
-        if not _alive(pid):
-            break
-    service.pid_file.unlink(missing_ok=True)
-    if not quiet:
-        print(f"[down] {service.name}: stopped (pid {pid})")
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def api(ports: Ports) -> Service:
@@ -276,7 +158,7 @@ def services(ports: Ports) -> list[Service]:
 
 def up(ports: Ports) -> dict[str, str]:
     cloud = localstack(ports)
-    if not (_recorded_pid(cloud) and cloud.ready()):
+    if not (recorded_pid(cloud) and cloud.ready()):
         # LocalStack keeps its state in memory: a fresh one means a fresh lake, so the topic,
         # the metastore and the checkpoints of the last session go too (nothing half-remembered).
         for stale in ("kafka", "hive", "reports", "sagemaker", "airflow"):
@@ -328,7 +210,7 @@ def main(argv: list[str]) -> None:
         down(ports)
     elif command == "status":
         for service in services(ports):
-            pid = _recorded_pid(service)
+            pid = recorded_pid(service)
             state = "ready" if pid and service.ready() else "running" if pid else "stopped"
             print(f"{service.name}: {state}" + (f" (pid {pid})" if pid else ""))
     else:

@@ -19,7 +19,7 @@ import pytest
 
 from shoprec import aws
 from shoprec.contracts import StagingJobArgs
-from shoprec.local import services, stages
+from shoprec.local import process, services, stages
 from shoprec.local.runtime import REPO, Ports, venv_python
 from tests.integration.ingestion import Ingestion, ingestion, text, view_lines
 
@@ -109,13 +109,13 @@ def test_broker_stopped_mid_batch_and_restarted(lake, tmp_path: Path):
     resume = tmp_path / "resume"
     collector = Collector(lake, failpoints="mid_publish", resume=str(resume))
     collector.wait_for("FAILPOINT mid_publish")
-    services.stop(kafka, quiet=True)
+    process.stop(kafka, quiet=True)
     try:
         resume.touch()
         collector.wait_for("PublishError")
         collector.kill()
     finally:
-        services.start(kafka)
+        process.start(kafka)
     _recover(lake)
     _check(lake, "broker-down", key)
 

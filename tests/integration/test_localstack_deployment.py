@@ -25,7 +25,7 @@ from shoprec import aws, registry
 from shoprec.contracts import ApiSettings, CollectorSettings
 from shoprec.deployment import Deployment
 from shoprec.layout import LakeLayout
-from shoprec.local import services
+from shoprec.local import process, services
 from shoprec.local.runtime import REPO, Ports, venv_python
 from shoprec.sources import generate_shop
 from tests.tiny_model import write_tiny_model
@@ -48,7 +48,7 @@ def stack_cloud(cloud: dict[str, str]):
     ports = Ports.from_env()
     own = dataclasses.replace(ports, localstack=ports.localstack + 50)
     service = dataclasses.replace(services.localstack(own), name="localstack-deploy")
-    services.start(service)
+    process.start(service)
     endpoint = f"http://127.0.0.1:{own.localstack}"
     saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL",)}
     os.environ["AWS_ENDPOINT_URL"] = endpoint
@@ -56,7 +56,7 @@ def stack_cloud(cloud: dict[str, str]):
     yield cloud | {"AWS_ENDPOINT_URL": endpoint}
     os.environ.update({k: v for k, v in saved.items() if v is not None})
     aws.client.cache_clear()
-    services.stop(service)
+    process.stop(service)
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +80,9 @@ def deployed(stack_cloud: dict[str, str], tmp_path_factory: pytest.TempPathFacto
     # the stand-in probes /health before a champion exists: re-read the pointer every call
     api.env = api.env | ApiSettings(lake_bucket=bucket, champion_refresh_seconds=0).to_env()
     api.env["AWS_ENDPOINT_URL"] = stack_cloud["AWS_ENDPOINT_URL"]
-    services.start(api)
+    process.start(api)
     yield bucket
-    services.stop(api)
+    process.stop(api)
 
 
 def test_the_collector_ingests_into_the_deployed_bucket_through_the_deployed_queue(

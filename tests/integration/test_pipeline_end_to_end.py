@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shoprec.local import services
+from shoprec.local import process, services
 from shoprec.local.deliver_logs import main as deliver_logs
 from shoprec.local.deliver_logs import ship
 from shoprec.local.demo import latest_report, run_dag
@@ -32,9 +32,9 @@ def pipeline(cloud: dict[str, str]):
     report = latest_report()
     ports = Ports.from_env()
     api = services.api(ports)
-    services.start(api)
+    process.start(api)
     yield delivered, report, f"http://127.0.0.1:{ports.api}"
-    services.stop(api)
+    process.stop(api)
 
 
 def _call(url: str, body: bytes | None = None, content_type: str = "application/json"):
