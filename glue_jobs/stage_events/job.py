@@ -25,6 +25,7 @@ from shoprec.spark.staging import (
     new_events,
     parse_records,
     register_partitions,
+    topic_exists,
 )
 
 
@@ -58,8 +59,10 @@ def main(argv: list[str]) -> dict[str, object]:
         fresh = new_events(events, existing).persist()
         staged = fresh.count()
         if staged:
-            fresh.write.mode("append").partitionBy(*partition_names).parquet(events_uri)
+            # The partitions before the write: writing the staged path invalidates the cache
+            # of ``fresh``, whose anti-join against that path would then find nothing new.
             partitions = [tuple(r) for r in fresh.select(*partition_names).distinct().collect()]
+            fresh.write.mode("append").partitionBy(*partition_names).parquet(events_uri)
             register_partitions(spark, args.database, args.table, events_uri, partitions)
         quarantined = rejected.count()
         if quarantined:
@@ -79,16 +82,22 @@ def main(argv: list[str]) -> dict[str, object]:
         fresh.unpersist()
         batch.unpersist()
 
-    query = (
-        spark.readStream.format("kafka")
-        .options(**kafka_options(args))
-        .load()
-        .writeStream.foreachBatch(stage_batch)
-        .option("checkpointLocation", layout.uri(layout.checkpoint_prefix("stage_events"), "s3a"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    query.awaitTermination()
+    options = kafka_options(args)
+    if topic_exists(spark, options, args.topic):
+        query = (
+            spark.readStream.format("kafka")
+            .options(**options)
+            .load()
+            .writeStream.foreachBatch(stage_batch)
+            .option(
+                "checkpointLocation", layout.uri(layout.checkpoint_prefix("stage_events"), "s3a")
+            )
+            .trigger(availableNow=True)
+            .start()
+        )
+        query.awaitTermination()
+    else:  # nothing was ever published: nothing to stage
+        logs.log(logger, "no topic yet", topic=args.topic)
     summary = totals | {"table_rows": _rows_by_source(spark, events_uri)}
     aws.client("s3").put_object(
         Bucket=args.lake_bucket,

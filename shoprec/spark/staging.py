@@ -40,6 +40,22 @@ def kafka_options(args: StagingJobArgs) -> dict[str, str]:
     return options
 
 
+def topic_exists(spark: SparkSession, options: dict[str, str], topic: str) -> bool:
+    """Whether the topic exists yet (the collectors create it on their first publish), asked
+    with the Kafka admin client of the connector's own jars, with the same settings."""
+    jvm = spark.sparkContext._jvm
+    properties = jvm.java.util.Properties()
+    for key, value in options.items():
+        if key.startswith("kafka."):
+            properties.put(key.removeprefix("kafka."), value)
+    admin = jvm.org.apache.kafka.clients.admin.AdminClient.create(properties)
+    try:
+        names = admin.listTopics().names().get(60, jvm.java.util.concurrent.TimeUnit.SECONDS)
+        return bool(names.contains(topic))
+    finally:
+        admin.close()
+
+
 def _rejection_reason(rec: Column) -> Column:
     required = [name for name, _ in table_columns() + PARTITION_COLUMNS[:2] if name not in NULLABLE]
     cookie = rec["session_source"] == SessionSource.COOKIE.value

@@ -87,7 +87,11 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     again = job.main(args.to_argv())  # same data, same checkpoint: nothing added
     assert again["read"] == 0 and again["staged"] == 0
 
-    newcomer = json.loads(payloads[1]) | {"event_id": "brand-new-event"}
+    # a later run with a day not staged before: its partition is registered too
+    newcomer = json.loads(payloads[1]) | {
+        "event_id": "brand-new-event",
+        "event_time": "2026-11-02T09:00:00.000Z",
+    }
     _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, [payloads[1], json.dumps(newcomer)])
     later = job.main(args.to_argv())
     assert (later["read"], later["staged"], later["duplicates"]) == (2, 1, 1)
@@ -97,6 +101,7 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     assert table.select("event_id").distinct().count() == len(payloads) + 1
     partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS test_{unique}.events").collect()]
     assert "source=weblog/event_type=view/event_date=2026-11-01" in partitions
+    assert "source=weblog/event_type=view/event_date=2026-11-02" in partitions
     quarantined = spark.read.json(f"s3a://{bucket}/quarantine/stage=stage/")
     reasons = sorted(r["reason"] for r in quarantined.collect())
     assert reasons == ["malformed_json", "missing_fields:session_id", "unsupported_version:99"]
