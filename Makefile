@@ -17,7 +17,7 @@ help:
 	@echo "make test    every test (unit, Spark, TensorFlow, Airflow, integration)"
 	@echo "make bench   benchmarks (JSON), on ../shared/data where it exists"
 	@echo "make synth   every stack's template in cdk.out/ (offline; ENV=dev|prod|local)"
-	@echo "make cycle   run the DAG once, now, on what has arrived in the local lake"
+	@echo "make cycle   the shop's next day arrives and a cycle runs now (on the scheduler)"
 	@echo "make deliver FILE=<log> HOST=<host>   ship a log file into the local lake"
 	@echo "make sql Q=\"<SQL>\"   Spark SQL on the local catalogue (the Athena stand-in)"
 	@echo "make setup | up | down | status | rollback | lint | clean"
@@ -39,8 +39,8 @@ cdk-cli: cdk-cli/node_modules/.package-lock.json
 cdk-cli/node_modules/.package-lock.json: cdk-cli/package.json cdk-cli/package-lock.json
 	@echo "[setup] npm ci (CDK CLI)" >&2; cd cdk-cli && npm ci --silent --no-audit --no-fund
 
-up: venvs jars
-	@$(PY) -m shoprec.local.services up
+up: venvs jars ## LocalStack, Kafka and the Airflow console (a shop day every $$SHOPREC_CYCLE_SECONDS)
+	@$(PY) -m shoprec.local.services up --airflow
 
 down:
 	@$(PY) -m shoprec.local.services down

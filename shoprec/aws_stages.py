@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from shoprec import aws, registry
+from shoprec.continuous import TrainingPolicy, decide_for_lake
 from shoprec.contracts import StagingJobArgs, TrainingHyperparameters, TrainingSetJobArgs
 from shoprec.deployment import Deployment, run_arguments
 from shoprec.ingest import status
 from shoprec.ingest.streams import Ledger
-from shoprec.layout import LakeLayout
+from shoprec.layout import TRAINING_SET_MANIFEST, LakeLayout
 
 GLUE_DONE = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
 TRAINING_DONE = {"Completed", "Failed", "Stopped"}
@@ -118,12 +119,35 @@ class AwsStages:
         return json.loads(body) | job
 
     def build_training_set(self, run_id: str, validation_days: float = 1.0) -> dict[str, Any]:
+        """The training-set job's run, and its manifest (window, counts, novelty)."""
+        layout = self._layout()
+        reference = registry.champion_data_until(self.client("s3"), layout) or ""
         arguments = run_arguments(
-            TrainingSetJobArgs, run_id=run_id, validation_days=validation_days
+            TrainingSetJobArgs,
+            run_id=run_id,
+            validation_days=validation_days,
+            reference_until=reference,
         )
-        return self._glue("build_training_set", arguments)
+        job = self._glue("build_training_set", arguments)
+        key = layout.training_prefix(run_id) + TRAINING_SET_MANIFEST
+        body = self.client("s3").get_object(Bucket=layout.bucket, Key=key)["Body"].read()
+        return json.loads(body) | job
 
-    def train(self, data_run: str, model_version: str, **hyperparameters: Any) -> dict[str, Any]:
+    def decide_training(
+        self, run_id: str, training_set: dict[str, Any], policy: TrainingPolicy
+    ) -> dict[str, Any]:
+        decision = decide_for_lake(
+            self.client("s3"), self._layout(), policy, training_set["novelty"]
+        )
+        return decision.to_dict()
+
+    def train(
+        self,
+        data_run: str,
+        model_version: str,
+        budget_seconds: float | None = None,
+        **hyperparameters: Any,
+    ) -> dict[str, Any]:
         """A script-mode training job, then its model folder published to the analytics zone."""
         d = self.deployment
         bucket, role, image, source, instance = self._parameters(
@@ -165,7 +189,10 @@ class AwsStages:
             ],
             OutputDataConfig={"S3OutputPath": layout.uri(LakeLayout.TRAINING_JOBS_PREFIX)},
             ResourceConfig={"InstanceType": instance, "InstanceCount": 1, "VolumeSizeInGB": 30},
-            StoppingCondition={"MaxRuntimeInSeconds": 4 * 3600},
+            # the day's training budget is enforced by SageMaker itself
+            StoppingCondition={
+                "MaxRuntimeInSeconds": int(min(4 * 3600, budget_seconds or 4 * 3600))
+            },
         )
 
         def describe() -> tuple[str, dict[str, Any]]:

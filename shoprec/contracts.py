@@ -158,6 +158,8 @@ class TrainingSetJobArgs(JobArguments):
     validation_days: float = 1.0
     min_item_support: int = 1
     session_gap_minutes: int = 30  # sessions of cookieless clients end after this pause
+    window_days: int = 30  # the sliding window of event dates a training set reads
+    reference_until: str = ""  # the end of the champion's data: what is new is measured after
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,6 +20,10 @@ PROJECT = "shoprec"
 AIRFLOW_SECTION = "shoprec"
 BACKEND_OPTION = "backend"
 ENVIRONMENT_OPTION = "environment"
+# The shop's clock, where it is not a day (the local console: minutes per shop day).
+CYCLE_OPTION = "cycle_seconds"
+START_OPTION = "start"
+CATCHUP_OPTION = "catchup"
 # The Glue jobs, named after their folders under glue_jobs/.
 GLUE_JOBS = ("stage_events", "build_training_set")
 SOURCES = ("weblog",)
@@ -117,6 +121,11 @@ class Deployment:
             f"{AIRFLOW_SECTION}.{BACKEND_OPTION}": "aws",
             f"{AIRFLOW_SECTION}.{ENVIRONMENT_OPTION}": self.env,
         }
+
+
+def lake_run_id(airflow_run_id: str) -> str:
+    """A DAG run's id as the lake and the jobs name runs (S3 keys, Glue arguments)."""
+    return "".join(c if c.isalnum() else "-" for c in airflow_run_id).strip("-")[:64]
 
 
 # Glue job arguments: the deployed job carries every field but the run id as a default

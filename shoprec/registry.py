@@ -31,6 +31,30 @@ def read_champion(s3: Any, layout: LakeLayout) -> dict[str, Any] | None:
     return json.loads(body)
 
 
+def champion_data_until(s3: Any, layout: LakeLayout) -> str | None:
+    """The last event the champion trained on (its training set's window), if one serves."""
+    champion = read_champion(s3, layout)
+    if champion is None:
+        return None
+    lineage = read_manifest(s3, layout, champion["version"]).get("lineage") or {}
+    return ((lineage.get("training_set") or {}).get("window") or {}).get("to")
+
+
+def training_minutes_since(s3: Any, layout: LakeLayout, since: float) -> float:
+    """Minutes of training of the models published after ``since`` (unix seconds)."""
+    seconds = 0.0
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=layout.bucket, Prefix=layout.MODELS_PREFIX):
+        for obj in page.get("Contents", []):
+            if (
+                obj["Key"].endswith("/" + MANIFEST_FILE)
+                and obj["LastModified"].timestamp() >= since
+            ):
+                body = s3.get_object(Bucket=layout.bucket, Key=obj["Key"])["Body"].read()
+                seconds += json.loads(body).get("train_seconds", 0.0)
+    return seconds / 60
+
+
 # The gate ranks on MRR@20 (is the next click near the top, where shoppers look) and records
 # HR@20 beside it. The floor is the strongest baseline: a model that cannot beat it has no
 # reason to serve.

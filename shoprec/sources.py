@@ -109,21 +109,30 @@ def generate_shop(
     group_size: int = 12,
     start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
     cookieless: float = 0.1,
+    new_groups_per_day: int = 2,
 ) -> LogFiles:
-    """A synthetic shop whose sessions a sequence model can learn."""
+    """A synthetic shop whose sessions a sequence model can learn. Its catalogue moves: each
+    day ``new_groups_per_day`` groups of new items arrive as the most popular, and as many of
+    the oldest fade out of the shop."""
     rng = random.Random(seed)
-    groups = [list(range(g, min(g + group_size, items))) for g in range(0, items, group_size)]
-    popularity = [1.0 / (rank + 1) ** 0.8 for rank in range(len(groups))]
+    shown = -(-items // group_size)  # groups in the shop on any day
+    groups = [
+        list(range(g * group_size, (g + 1) * group_size))
+        for g in range(shown + new_groups_per_day * days)
+    ]
+    popularity = [1.0 / (rank + 1) ** 0.8 for rank in range(shown)]  # newest first
     lines: list[tuple[str, datetime, str]] = []
     session_no = 0
     for day in range(days):
+        first = day * new_groups_per_day
+        today = groups[first : first + shown][::-1]
         for _ in range(sessions_per_day):
             session_no += 1
             session = f"s{seed}-{session_no}"
             cookie = session if rng.random() > cookieless else None
             log = _logger(lines, session, cookie)
             when = start + timedelta(days=day, seconds=rng.uniform(0, 86_000))
-            group = rng.choices(groups, weights=popularity)[0]
+            group = rng.choices(today, weights=popularity)[0]
             position = rng.randrange(len(group))
             for _ in range(rng.randint(2, 9)):
                 item = 100_000 + group[position]

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import sys
 
+from pyspark.sql import functions as F
+
 from shoprec import aws, logs
 from shoprec.contracts import TrainingSetJobArgs
 from shoprec.layout import TRAINING_SET_CHANNELS, TRAINING_SET_MANIFEST, LakeLayout
 from shoprec.spark.session import get_spark
-from shoprec.spark.training_set import build
+from shoprec.spark.training_set import build, novelty, window_start
 
 
 def main(argv: list[str]) -> dict[str, object]:
@@ -21,7 +23,11 @@ def main(argv: list[str]) -> dict[str, object]:
     logger = logs.configure("build_training_set", args.run_id)
     layout = LakeLayout(args.lake_bucket)
     spark = get_spark("build_training_set")
-    events = spark.table(f"`{args.database}`.`{args.table}`")
+    table = f"`{args.database}`.`{args.table}`"
+    # The sliding window, chosen on the catalogue's partitions: older ones are never read.
+    partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS {table}").collect()]
+    first = window_start(partitions, args.window_days)
+    events = spark.table(table).where(F.col("event_date") >= first)
     dataset = build(events, args.validation_days, args.min_item_support, args.session_gap_minutes)
     prefix = layout.training_prefix(args.run_id)
     counts: dict[str, int] = {}
@@ -29,14 +35,15 @@ def main(argv: list[str]) -> dict[str, object]:
         frame = getattr(dataset, name).coalesce(1)
         frame.write.mode("overwrite").parquet(layout.uri(prefix + name, "s3a"))
         counts[name] = spark.read.parquet(layout.uri(prefix + name, "s3a")).count()
-    partitions = [
-        r[0] for r in spark.sql(f"SHOW PARTITIONS `{args.database}`.`{args.table}`").collect()
-    ]
     manifest = {
         "run_id": args.run_id,
         "split_time": dataset.split_time,
+        "window": dataset.window,
+        "novelty": novelty(
+            dataset.train.unionByName(dataset.validation), args.reference_until or None
+        ),
         "sessions": counts,
-        "source_partitions": partitions,
+        "source_partitions": [p for p in partitions if p.rsplit("=", 1)[1] >= first],
     }
     aws.client("s3").put_object(
         Bucket=args.lake_bucket,
@@ -44,7 +51,14 @@ def main(argv: list[str]) -> dict[str, object]:
         Body=json.dumps(manifest, indent=2).encode(),
     )
     logs.log(logger, "training set built", **counts, split_time=dataset.split_time)
-    print(json.dumps({"build_training_set": manifest | {"source_partitions": len(partitions)}}))
+    print(
+        json.dumps(
+            {
+                "build_training_set": manifest
+                | {"source_partitions": len(manifest["source_partitions"])}
+            }
+        )
+    )
     return manifest
 
 

@@ -29,12 +29,18 @@ def _newest_per_host(names: list[str]) -> set[str]:
     return set(newest.values())
 
 
-def deliver(logs: LogFiles, bucket: str, source: str = "weblog") -> list[str]:
+def deliver(
+    logs: LogFiles, bucket: str, source: str = "weblog", compress: set[str] | None = None
+) -> list[str]:
+    """Put the files under the source's incoming prefix; ``compress`` names the files that
+    arrive gzipped (by default each host's older days, as logrotate leaves them)."""
     s3, keys = aws.client("s3"), []
-    newest = _newest_per_host(list(logs.files))
+    compressed = (
+        compress if compress is not None else set(logs.files) - _newest_per_host(list(logs.files))
+    )
     for name, text in logs.files.items():
         body, key = text.encode(), LakeLayout.incoming_prefix(source) + name
-        if name not in newest:
+        if name in compressed:
             body, key = gzip.compress(body, mtime=0), key + ".gz"
         s3.put_object(Bucket=bucket, Key=key, Body=body)
         keys.append(key)

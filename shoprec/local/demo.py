@@ -1,7 +1,11 @@
-"""``make demo``: deliver logs, run the DAG once with real Airflow, serve the champion.
+"""``make demo``: the shop's traffic arrives day by day and the scheduler runs a cycle per day.
 
-Run after ``make up``. Prints the time each stage took, the row counts that must reconcile
-(log lines → events + quarantined → Kafka → staged rows), a sample request and its answer.
+Run after ``make up`` (LocalStack, Kafka and the Airflow console, a cycle every
+``$SHOPREC_CYCLE_SECONDS``). The dataset's days arrive as the shop's clock ticks: all but the
+last three at once (its history), then one day in each of the next cycles. Airflow's
+scheduler runs the DAG by itself; each cycle ingests what arrived, stages and reconciles it,
+builds the training window, trains from the champion and gates. The demo prints one row per
+cycle, then starts the API and shows a request with its answer.
 """
 
 from __future__ import annotations
@@ -9,62 +13,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from shoprec.local import process, services
-from shoprec.local.deliver_logs import main as deliver_logs
-from shoprec.local.runtime import REPO, REPORTS_DIR, RUN_DIR, Ports, read_env_file, venv_python
-from shoprec.local.stages import stage_env
-from shoprec.local.summary import reconciliation
+from shoprec.local.airflow import DAG_ID, Console
+from shoprec.local.dagrun import report
+from shoprec.local.runtime import Ports, read_env_file
+from shoprec.local.shop import Shop
+from shoprec.local.summary import cycle_table, reconciliation
 
-DAG_ID = "clickstream_training"
-STAGES = ("collect", "stage_events", "reconcile", "build_training_set", "train", "promote")
-
-
-def airflow_env() -> dict[str, str]:
-    """The stages' environment plus a private Airflow home (SQLite) reading mwaa_dags/."""
-    home = RUN_DIR / "airflow"
-    return stage_env() | {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "mwaa_dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "NO_COLOR": "1",
-    }
-
-
-def run_dag(conf: dict[str, Any]) -> None:
-    airflow = str(Path(venv_python("airflow")).parent / "airflow")
-    env = airflow_env()
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-    log_path = RUN_DIR / "airflow" / "dags-test.log"
-    print(f"[airflow] dags test {DAG_ID} (full log: {log_path})", flush=True)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [airflow, "dags", "test", DAG_ID, "-c", json.dumps(conf)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert process.stdout is not None
-        for line in process.stdout:
-            log.write(line)
-            if line.startswith(tuple(f"[{stage}]" for stage in STAGES)) or "Traceback" in line:
-                print(line, end="", flush=True)
-    if process.wait() != 0:
-        raise SystemExit(f"DAG {DAG_ID} failed (exit {process.returncode}); see {log_path}")
-
-
-def latest_report() -> dict[str, dict[str, Any]]:
-    folder = max(REPORTS_DIR.iterdir(), key=lambda p: p.stat().st_mtime)
-    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
+CYCLES = 3  # days delivered one cycle at a time, after the history
 
 
 def sample_request(port: int, items: list[str]) -> tuple[str, str]:
@@ -79,59 +41,77 @@ def sample_request(port: int, items: list[str]) -> tuple[str, str]:
         return body, response.read().decode()
 
 
+def _seconds(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def covering(console: Console, moment: float) -> dict[str, Any] | None:
+    """The scheduler's run for the interval in which ``moment`` fell, once it exists."""
+    for run in console.runs():
+        if _seconds(run["data_interval_start"]) <= moment < _seconds(run["data_interval_end"]):
+            return run
+    return None
+
+
+def inside_an_interval(console: Console, margin: float = 15) -> float:
+    """Now, once it lies well inside an interval of the DAG's schedule (a delivery starting
+    then lands in one interval, so in one cycle)."""
+    details = console.call("GET", f"/dags/{DAG_ID}/details")
+    start = _seconds(details["next_dagrun_data_interval_start"])
+    length = _seconds(details["next_dagrun_data_interval_end"]) - start
+    while not 3 <= (time.time() - start) % length <= length - margin:
+        time.sleep(1)
+    return time.time()
+
+
+def wait_for_run(console: Console, moment: float) -> dict[str, Any]:
+    """The run for the interval in which ``moment`` fell, once the scheduler has created it."""
+    while (run := covering(console, moment)) is None:
+        time.sleep(5)
+    return run
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", help="YooChoose-format file to replay (default: synthetic)")
-    parser.add_argument("--epochs", type=int, help="override the tuned default")
     args = parser.parse_args(argv)
     os.environ.update(read_env_file())
-    timings: dict[str, float] = {}
+    ports, bucket = Ports.from_env(), os.environ["SHOPREC_LAKE_BUCKET"]
+    console, shop = Console(ports.airflow), Shop(args.dataset)
+    days = len(shop.days())
+    history = max(1, days - CYCLES)
+    moments, runs = [], []
+    for count in [history] + [1] * min(CYCLES, days - history):
+        if moments:  # the next day arrives once the last one's cycle is done
+            print(f"[shop] waiting for the scheduler's cycle (console: {console.url})", flush=True)
+            runs.append(console.wait(wait_for_run(console, moments[-1])["dag_run_id"]))
+        moments.append(inside_an_interval(console))
+        shipped = shop.deliver(count, bucket)
+        print(f"[shop] day {shop.delivered[-1]} arrived: {shipped.lines:,} log lines", flush=True)
+    runs.append(console.wait(wait_for_run(console, moments[-1])["dag_run_id"]))
+    failed = [run["dag_run_id"] for run in runs if run["state"] != "success"]
+    if failed:
+        raise SystemExit(f"cycles failed: {failed}; see the console at {console.url}")
 
-    started = time.monotonic()
-    delivered = deliver_logs(["--dataset", args.dataset] if args.dataset else [])
-    timings["deliver logs"] = time.monotonic() - started
-
-    started = time.monotonic()
-    run_dag({"epochs": args.epochs} if args.epochs else {})
-    timings["airflow DAG (total)"] = time.monotonic() - started
-    report = latest_report()
-
-    ports = Ports.from_env()
-    started = time.monotonic()
     process.start(services.api(ports))
-    timings["API start"] = time.monotonic() - started
-    items = [str(item) for item in report["train"].get("sample_session", [])][:3]
+    reports = [report(run["dag_run_id"]) for run in runs]
+    trained = [r for r in reports if "train" in r]
+    print("\n=== shoprec demo: one row per cycle ===")
+    print("\n".join(cycle_table(runs, reports)))
+    print("\nthe last cycle's reconciliation:")
+    print("\n".join(reconciliation(reports[-1])))
+    items = [str(item) for item in trained[-1]["train"].get("sample_session", [])][:3]
     body, answer = sample_request(ports.api, items)
-
-    print("\n=== shoprec demo ===")
-    print(f"log lines delivered      {delivered['lines']:>10,}  in {delivered['files']} files")
-    print("\n".join(reconciliation(report)))
-    sessions = report["build_training_set"]["sessions"]
-    print(
-        f"training set             {sessions['train']} train / {sessions['validation']} "
-        f"validation sessions, {sessions['vocabulary']} items"
-    )
-    metrics = report["train"]["metrics"]
-    predictions = metrics["model"]["predictions"]
-    print(f"HR@20 / MRR@20 on the validation split, {predictions} predictions:")
-    for name, values in metrics.items():
-        print(f"  {name:<23}{values['hr@20']:.3f} / {values['mrr@20']:.3f}")
-    print(
-        f"champion                 {report['promote'].get('version')} "
-        f"({report['promote']['reason']})"
-    )
-    print("\nseconds per stage:")
-    for stage in STAGES:
-        print(f"  {stage:<22}{report[stage]['seconds']:>8.1f}")
-    for name, seconds in timings.items():
-        print(f"  {name:<22}{seconds:>8.1f}")
     print("\nsample request:")
     print(
         f"  curl -s -X POST http://127.0.0.1:{ports.api}/recommendations "
         f"-H 'Content-Type: application/json' -d '{body}'"
     )
     print(f"  → {answer}")
-    print("\nThe local cloud and the API keep running; stop everything with: make down")
+    print(
+        f"\nThe console ({console.url}), the scheduler, the local cloud and the API keep running."
+    )
+    print("make cycle delivers the shop's next day and runs a cycle now; make down stops it all.")
 
 
 if __name__ == "__main__":

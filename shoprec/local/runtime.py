@@ -27,6 +27,7 @@ class Ports:
     kafka: int
     kafka_controller: int
     api: int
+    airflow: int  # the console (api-server); the next two ports serve task and trigger logs
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -35,6 +36,7 @@ class Ports:
             kafka=int(os.environ.get("KAFKA_PORT", "9092")),
             kafka_controller=int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093")),
             api=int(os.environ.get("API_PORT", "8000")),
+            airflow=int(os.environ.get("AIRFLOW_PORT", "8080")),
         )
 
 

@@ -8,13 +8,16 @@ safe to repeat, and a service that fails to start is reported with the tail of i
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import string
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from shoprec.local.process import Service, port_open, recorded_pid, start, stop
@@ -25,6 +28,7 @@ from shoprec.local.runtime import (
     RUN_DIR,
     Ports,
     cloud_env,
+    read_env_file,
     venv_python,
 )
 
@@ -147,16 +151,34 @@ def api(ports: Ports) -> Service:
             "--no-autoreload",
         ],
         ready=ready,
-        env=cloud_env(ports) | {"PYTHONPATH": str(REPO)},
+        env=cloud_env(ports) | read_env_file() | {"PYTHONPATH": str(REPO)},
     )
 
 
 def services(ports: Ports) -> list[Service]:
-    """Everything ``down`` stops; ``up`` starts the cloud, the demo starts the API."""
-    return [localstack(ports), kafka(ports), api(ports)]
+    """Everything ``down`` stops; ``up`` starts the cloud (and Airflow), the demo the API."""
+    from shoprec.local import airflow
+
+    return [localstack(ports), kafka(ports), *airflow.services(ports, {}), api(ports)]
 
 
-def up(ports: Ports) -> dict[str, str]:
+def start_airflow(ports: Ports) -> None:
+    """The local MWAA console, its clock starting now: a shop day every ``$SHOPREC_CYCLE_SECONDS``
+    (180 by default)."""
+    from shoprec.local import airflow
+
+    cycle = int(os.environ.get("SHOPREC_CYCLE_SECONDS", "180"))
+    now = time.time()
+    begins = datetime.fromtimestamp(now - now % cycle, UTC)
+    for service in airflow.services(ports, airflow.environment(ports, cycle, begins)):
+        start(service, timeout=180)
+    print(
+        f"[up] Airflow console: http://127.0.0.1:{ports.airflow} (user {airflow.USER}, "
+        f"password {airflow.password()}); a cycle every {cycle}s"
+    )
+
+
+def up(ports: Ports, with_airflow: bool = False) -> dict[str, str]:
     cloud = localstack(ports)
     if not (recorded_pid(cloud) and cloud.ready()):
         # LocalStack keeps its state in memory: a fresh one means a fresh lake, so the topic,
@@ -168,6 +190,8 @@ def up(ports: Ports) -> dict[str, str]:
     env = cloud_env(ports)
     provision(env)
     ENV_FILE.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
+    if with_airflow:
+        start_airflow(ports)
     return env
 
 
@@ -205,7 +229,11 @@ def main(argv: list[str]) -> None:
     ports = Ports.from_env()
     command = argv[0] if argv else "status"
     if command == "up":
-        up(ports)
+        up(ports, with_airflow="--airflow" in argv)
+    elif command == "airflow":  # on a cloud already up (its settings in the environment)
+        start_airflow(ports)
+    elif command == "api":
+        start(api(ports))
     elif command == "down":
         down(ports)
     elif command == "status":
@@ -214,7 +242,9 @@ def main(argv: list[str]) -> None:
             state = "ready" if pid and service.ready() else "running" if pid else "stopped"
             print(f"{service.name}: {state}" + (f" (pid {pid})" if pid else ""))
     else:
-        raise SystemExit("usage: python -m shoprec.local.services up|down|status")
+        raise SystemExit(
+            "usage: python -m shoprec.local.services up [--airflow] | airflow | api | down | status"
+        )
 
 
 if __name__ == "__main__":

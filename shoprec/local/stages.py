@@ -18,12 +18,14 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from shoprec import aws, registry
+from shoprec.continuous import TrainingPolicy, decide_for_lake
 from shoprec.contracts import (
     CollectorSettings,
     KafkaSettings,
@@ -73,7 +75,12 @@ def stage_env() -> dict[str, str]:
 
 
 def _run(
-    runtime: str, args: list[str], env: dict[str, str], name: str, summary_key: str | None = None
+    runtime: str,
+    args: list[str],
+    env: dict[str, str],
+    name: str,
+    summary_key: str | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """Run a stage process and return its last JSON summary line. Its own lines (stdout) are
     shown prefixed with the stage; library chatter (stderr: Spark, TensorFlow, librdkafka)
@@ -90,6 +97,9 @@ def _run(
             stderr=log, text=True,
         )  # fmt: skip
         summary: dict[str, Any] = {}
+        timer = threading.Timer(timeout, process.kill) if timeout else None
+        if timer:
+            timer.start()
         assert process.stdout is not None
         for line in process.stdout:
             if not line.startswith("{"):
@@ -98,7 +108,11 @@ def _run(
             log.write(line)
             with contextlib.suppress(ValueError, AttributeError):
                 summary = json.loads(line).get(summary_key or name, summary)
+    if timer:
+        timer.cancel()
     if process.wait() != 0:
+        if timer and not timer.is_alive() and process.returncode < 0:
+            raise StageFailed(f"{name} stopped: it ran past its budget of {timeout:.0f}s")
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
         raise StageFailed(f"{name} exited {process.returncode}; last lines of {log_path}:\n{tail}")
     summary = dict(summary) if isinstance(summary, dict) else {"result": summary}
@@ -109,7 +123,8 @@ def _run(
 
 def collector_settings(source: str = "weblog") -> CollectorSettings:
     """A collector's settings on the local cloud (its queue and secret: ``shoprec.local.lake``)."""
-    env, local = stage_env(), Deployment("local")
+    env = stage_env()
+    local = Deployment(env.get("SHOPREC_ENV", "local"))  # the names make up provisioned
     queue = aws.client("sqs").get_queue_url(QueueName=local.collector_queue(source))["QueueUrl"]
     return CollectorSettings.from_env(
         env
@@ -214,10 +229,25 @@ def stage_events(run_id: str) -> dict[str, Any]:
 @reported
 def build_training_set(run_id: str, validation_days: float = 1.0) -> dict[str, Any]:
     env = stage_env()
+    layout = LakeLayout(env["SHOPREC_LAKE_BUCKET"])
     args = TrainingSetJobArgs(
-        lake_bucket=env["SHOPREC_LAKE_BUCKET"], run_id=run_id, validation_days=validation_days
+        lake_bucket=layout.bucket,
+        run_id=run_id,
+        validation_days=validation_days,
+        reference_until=registry.champion_data_until(aws.client("s3"), layout) or "",
     )
     return run_glue_job("build_training_set", args.to_argv())
+
+
+@reported
+def decide_training(
+    run_id: str, training_set: dict[str, Any], policy: TrainingPolicy
+) -> dict[str, Any]:
+    """Whether this cycle trains (``shoprec.continuous``), and the budget it may spend."""
+    layout = LakeLayout(stage_env()["SHOPREC_LAKE_BUCKET"])
+    decision = decide_for_lake(aws.client("s3"), layout, policy, training_set["novelty"])
+    print(f"[decide] {'train' if decision.train else 'skip'}: {decision.reason}", flush=True)
+    return decision.to_dict()
 
 
 def _download_channel(s3: Any, layout: LakeLayout, prefix: str, target: Path) -> None:
@@ -231,8 +261,11 @@ def _download_channel(s3: Any, layout: LakeLayout, prefix: str, target: Path) ->
 
 
 @reported
-def train(data_run: str, model_version: str, **hyperparameters: Any) -> dict[str, Any]:
-    """Run train.py the way SageMaker does, then publish the model folder."""
+def train(
+    data_run: str, model_version: str, budget_seconds: float | None = None, **hyperparameters: Any
+) -> dict[str, Any]:
+    """Run train.py the way SageMaker does (stopped past ``budget_seconds``, as SageMaker's
+    stopping condition would), then publish the model folder."""
     env = stage_env()
     layout = LakeLayout(env["SHOPREC_LAKE_BUCKET"])
     job = RUN_DIR / "sagemaker" / model_version
@@ -248,7 +281,9 @@ def train(data_run: str, model_version: str, **hyperparameters: Any) -> dict[str
     env["SM_MODEL_DIR"] = str(job / "model")
     env["SM_OUTPUT_DATA_DIR"] = str(job / "output")
     hp = TrainingHyperparameters(model_version=model_version, data_run=data_run, **hyperparameters)
-    summary = _run("ml", ["sagemaker/training/train.py", *hp.to_argv()], env, "train")
+    summary = _run(
+        "ml", ["sagemaker/training/train.py", *hp.to_argv()], env, "train", timeout=budget_seconds
+    )
     summary["model_prefix"] = registry.publish(s3, layout, job / "model", model_version)
     return summary
 

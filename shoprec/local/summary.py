@@ -30,3 +30,37 @@ def reconciliation(report: dict[str, dict[str, Any]]) -> list[str]:
     for check, ok in report.get("reconcile", {}).get("checks", {}).items():
         lines.append(f"  {'ok      ' if ok else 'MISMATCH'} {check}")
     return lines
+
+
+def _scores(metrics: dict[str, Any], name: str) -> str:
+    return (
+        f"{metrics[name]['hr@20']:.3f} / {metrics[name]['mrr@20']:.3f}" if name in metrics else "-"
+    )
+
+
+def cycle_table(runs: list[dict[str, Any]], reports: list[dict[str, dict[str, Any]]]) -> list[str]:
+    """One row per DAG run: what arrived, what was staged, the training window, the model
+    against V-SKNN on that cycle's validation split, the gate, and what the API serves after."""
+    header = (
+        f"{'cycle (interval end)':<21}{'new events':>11}{'staged':>9}  {'training window':<23}"
+        f"{'model HR/MRR@20':<17}{'V-SKNN':<16}{'gate':<9}API serves"
+    )
+    rows, serving = [header, "-" * len(header)], "-"
+    for run, stages in zip(runs, reports, strict=True):
+        window = stages.get("build_training_set", {}).get("window") or {}
+        metrics = stages.get("train", {}).get("metrics", {})
+        promoted = stages.get("promote", {})
+        if promoted.get("promoted"):
+            serving = promoted["version"]
+        decided = stages.get("decide_training", {})
+        decision = "promote" if promoted.get("promoted") else "reject" if promoted else "no train"
+        rows.append(
+            f"{run['data_interval_end'][:19]:<21}{stages['collect']['events']:>11,}"
+            f"{stages.get('stage_events', {}).get('staged', 0):>9,}  "
+            f"{window.get('from', '-')[:10]} → {window.get('to', '-')[:10]:<10}  "
+            f"{_scores(metrics, 'model'):<17}{_scores(metrics, 'vsknn'):<16}{decision:<9}{serving}"
+        )
+        reason = promoted.get("reason") or decided.get("reason") or "no new events"
+        if reason:
+            rows.append(f"{'':<21}  {reason}")
+    return rows

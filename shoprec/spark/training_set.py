@@ -8,12 +8,13 @@ validation keeps only items known in training, and every session has at least tw
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from shoprec.continuous import jensen_shannon
 from shoprec.schema import EventType, UserAgentClass
 from shoprec.spark.sessions import assign_sessions
 
@@ -24,6 +25,17 @@ class TrainingSet:
     validation: DataFrame
     vocabulary: DataFrame  # item_id, item_index (1-based; 0 is padding), clicks
     split_time: str
+    window: dict[str, str]  # first and last click of the sessions read (ISO times)
+
+
+def window_start(partitions: list[str], window_days: int) -> str:
+    """The first event date of the sliding window: the newest date in the catalogue's
+    partitions (``.../event_date=YYYY-MM-DD``) and the ``window_days - 1`` before it."""
+    dates = sorted({p.rsplit("event_date=", 1)[1] for p in partitions})
+    if not dates:
+        raise ValueError("the events table has no partitions: nothing staged yet")
+    newest = date.fromisoformat(dates[-1])
+    return (newest - timedelta(days=window_days - 1)).isoformat()
 
 
 def product_views(events: DataFrame) -> DataFrame:
@@ -80,10 +92,12 @@ def build(
 ) -> TrainingSet:
     with_sessions = assign_sessions(events, session_gap_minutes)
     all_sessions = sessions(product_views(with_sessions)).where(F.size("items") >= 2).cache()
-    end = all_sessions.agg(F.max("end_time")).first()[0]
+    start, end = all_sessions.agg(F.min("start_time"), F.max("end_time")).first()
     if end is None:
         raise ValueError("no sessions with two or more product views to train on")
-    split = end - timedelta(days=validation_days)
+    # The last ``validation_days``, or the last half of the data when it spans less than twice
+    # that (a shop's first day still trains a model and validates it).
+    split = end - min(timedelta(days=validation_days), (end - start) / 2)
     train_raw = all_sessions.where(F.col("end_time") < F.lit(split))
     validation_raw = all_sessions.where(F.col("end_time") >= F.lit(split))
     counts = train_raw.select(F.explode("items").alias("item_id")).groupBy("item_id").count()
@@ -97,4 +111,27 @@ def build(
         validation=_keep_known(validation_raw, vocabulary),
         vocabulary=vocabulary,
         split_time=split.isoformat(),
+        window={"from": start.isoformat(), "to": end.isoformat()},
     )
+
+
+def novelty(sessions: DataFrame, since: str | None) -> dict[str, object]:
+    """What in these sessions is new after ``since`` (the end of the champion's training
+    data): the sessions ending later, and how far their item clicks drift from the others'."""
+    if not since:
+        return {"since": None, "new_sessions": sessions.count(), "item_drift": 1.0}
+    marked = sessions.withColumn("new", F.col("end_time") > F.lit(since).cast("timestamp"))
+    clicks = (
+        marked.select("new", F.explode("items").alias("item_id"))
+        .groupBy("new", "item_id")
+        .count()
+        .collect()
+    )
+    before = {r["item_id"]: r["count"] for r in clicks if not r["new"]}
+    after = {r["item_id"]: r["count"] for r in clicks if r["new"]}
+    new_sessions = marked.where(F.col("new")).count()
+    return {
+        "since": since,
+        "new_sessions": new_sessions,
+        "item_drift": round(jensen_shannon(before, after), 4),
+    }

@@ -29,9 +29,11 @@ def test_stages_run_in_pipeline_order(dagbag):
     dag = dagbag.dags["clickstream_training"]
     order = [
         "collect_weblog",
+        "anything_new",
         "stage_events",
         "reconcile",
         "build_training_set",
+        "worth_training",
         "train_model",
         "promote_model",
     ]

@@ -109,16 +109,19 @@ def test_glue_stages_start_the_deployed_jobs_with_known_arguments(dev, stage, jo
         "get_job_run",
         {"JobRun": {"Id": "jr_1", "JobRunState": "SUCCEEDED", "ExecutionTime": 60}},
     )
-    if stage == "stage_events":  # the job's counts, which it writes to the lake
-        _lake_parameter(recorded)
-        counts = {"read": 3, "staged": 3, "duplicates": 0, "quarantined": 0, "table_rows": {}}
-        recorded.respond("s3", "get_object", {"Body": _body(json.dumps(counts).encode())})
+    _lake_parameter(recorded)
+    if stage == "build_training_set":  # no champion yet: nothing to measure novelty after
+        recorded.client("s3")
+        recorded.stubbers["s3"].add_client_error("get_object", service_error_code="NoSuchKey")
+    written = {"read": 3, "staged": 3, "duplicates": 0, "quarantined": 0, "table_rows": {}}
+    recorded.respond("s3", "get_object", {"Body": _body(json.dumps(written).encode())})
     summary = getattr(_backend(recorded), stage)("run-1", *extra.values())
-    (_, started), *_ = recorded.calls
-    assert summary["job_run_id"] == "jr_1"
+    started = next(params for name, params in recorded.calls if name == "StartJobRun")
+    assert summary["job_run_id"] == "jr_1" and summary["read"] == 3  # + what the job wrote
     assert started["JobName"] == Deployment("dev").glue_job(job)
     assert started["JobName"] in _template_names(dev, "AWS::Glue::Job", "Name")
-    assert set(started["Arguments"]) == {"--run_id", *(f"--{k}" for k in extra)}
+    novelty = {"--reference_until"} if stage == "build_training_set" else set()
+    assert set(started["Arguments"]) == {"--run_id", *(f"--{k}" for k in extra), *novelty}
     assert set(started["Arguments"]) <= set(JOBS[job].argument_names())
 
 

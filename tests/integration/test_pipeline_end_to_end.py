@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 import pytest
 
 from shoprec.local import process, services
+from shoprec.local.dagrun import latest_report, run_dag
 from shoprec.local.deliver_logs import main as deliver_logs
 from shoprec.local.deliver_logs import ship
-from shoprec.local.demo import latest_report, run_dag
 from shoprec.local.runtime import REPO, Ports, venv_python
 from shoprec.local.stages import stage_env
 from shoprec.weblog.render import render_line

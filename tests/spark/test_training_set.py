@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from shoprec.spark.sessions import assign_sessions
-from shoprec.spark.training_set import build, sessions
+from shoprec.spark.training_set import build, novelty, sessions
 
 pytestmark = [pytest.mark.spark]
 T0 = datetime(2026, 11, 1, 0, 0)
@@ -92,3 +92,27 @@ def test_cookieless_clicks_become_sessions_split_by_a_pause_of_the_client(spark)
     again = {r["session_id"] for r in assign_sessions(events, 30).collect()}
     assert again == {r["session_id"] for r in with_sessions.collect()}  # stable ids
     assert all(s.startswith("inferred-") for s in again - {"cookie"})
+
+
+def test_novelty_counts_sessions_after_the_champions_data_and_their_drift(spark):
+    day = 24 * 60
+    rows = [
+        _view("old", "a", 0),
+        _view("old", "b", 1),
+        _view("new1", "a", day),
+        _view("new1", "b", day + 1),
+        _view("new2", "c", day + 5),
+        _view("new2", "d", day + 6),
+    ]
+    all_sessions = sessions(_events(spark, rows))
+    since = (T0 + timedelta(minutes=10)).isoformat()
+    measured = novelty(all_sessions, since)
+    assert measured["new_sessions"] == 2
+    assert 0 < measured["item_drift"] < 1  # a and b again, c and d new
+    assert novelty(all_sessions, None) == {"since": None, "new_sessions": 3, "item_drift": 1.0}
+
+
+def test_a_first_day_alone_is_split_in_half_so_a_model_still_trains(spark):
+    rows = [_view(f"s{n}", item, n * 60 + k) for n in range(4) for k, item in enumerate("ab")]
+    dataset = build(_events(spark, rows), validation_days=1.0, min_item_support=1)
+    assert dataset.train.count() == 2 and dataset.validation.count() == 2

@@ -1,0 +1,97 @@
+"""When a cycle trains: when there is enough new behaviour or the catalogue drifted, and the
+day's training budget allows it.
+
+The training-set job measures, within its window, what is new since the champion's training
+data ended (``novelty``: sessions ending later, and the Jensen-Shannon distance between the
+item click distributions before and after). ``decide`` turns that, the minutes already spent
+training today and the environment's policy into a decision with its reason. The policy's
+thresholds are Airflow options (MWAA's are set per environment by CDK).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrainingPolicy:
+    min_new_sessions: int = 200
+    min_item_drift: float = 0.1
+    max_training_minutes_per_day: float = 120.0
+
+    @classmethod
+    def from_options(cls, option: Any) -> TrainingPolicy:
+        """``option(name, default)``: how the environment configures it (Airflow options)."""
+        return cls(
+            min_new_sessions=int(option("min_new_sessions", cls.min_new_sessions)),
+            min_item_drift=float(option("min_item_drift", cls.min_item_drift)),
+            max_training_minutes_per_day=float(
+                option("max_training_minutes_per_day", cls.max_training_minutes_per_day)
+            ),
+        )
+
+
+def jensen_shannon(before: Mapping[str, int], after: Mapping[str, int]) -> float:
+    """Distance (0..1, base 2) between two click distributions over items."""
+    total_before, total_after = sum(before.values()), sum(after.values())
+    if not total_before or not total_after:
+        return 1.0 if total_before or total_after else 0.0
+    divergence = 0.0
+    for item in before.keys() | after.keys():
+        p = before.get(item, 0) / total_before
+        q = after.get(item, 0) / total_after
+        m = (p + q) / 2
+        divergence += sum(x * math.log2(x / m) for x in (p, q) if x) / 2
+    return math.sqrt(max(divergence, 0.0))
+
+
+@dataclass(frozen=True)
+class Decision:
+    train: bool
+    reason: str
+    budget_seconds: float  # what the day's budget leaves this training run
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"train": self.train, "reason": self.reason, "budget_seconds": self.budget_seconds}
+
+
+def decide(
+    policy: TrainingPolicy, novelty: Mapping[str, Any], champion: str | None, minutes_today: float
+) -> Decision:
+    left = max(policy.max_training_minutes_per_day - minutes_today, 0.0)
+    budget = f"{minutes_today:.1f} of {policy.max_training_minutes_per_day:g} training minutes used today"
+    if left <= 0:
+        return Decision(False, f"the day's training budget is spent ({budget})", 0.0)
+    new, drift = novelty["new_sessions"], novelty["item_drift"]
+    if champion is None:
+        return Decision(True, f"no model serves yet ({budget})", left * 60)
+    if new >= policy.min_new_sessions:
+        why = f"{new} new sessions since the champion's data (≥ {policy.min_new_sessions})"
+    elif drift >= policy.min_item_drift:
+        why = f"item drift {drift:.3f} since the champion's data (≥ {policy.min_item_drift:g})"
+    else:
+        return Decision(
+            False,
+            f"only {new} new sessions (< {policy.min_new_sessions}) and item drift "
+            f"{drift:.3f} (< {policy.min_item_drift:g}) since the champion's data",
+            left * 60,
+        )
+    return Decision(True, f"{why} ({budget})", left * 60)
+
+
+DAY_SECONDS = 24 * 3600
+
+
+def decide_for_lake(
+    s3: Any, layout: Any, policy: TrainingPolicy, novelty: Mapping[str, Any]
+) -> Decision:
+    """The decision for this lake: its champion and the training minutes of the last day."""
+    from shoprec import registry
+
+    champion = registry.read_champion(s3, layout)
+    minutes = registry.training_minutes_since(s3, layout, time.time() - DAY_SECONDS)
+    return decide(policy, novelty, champion and champion["version"], minutes)
