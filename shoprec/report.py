@@ -14,7 +14,7 @@ WIDTH, HEIGHT, MARGIN = 440, 220, 40
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
-def _line_chart(title: str, series: dict[str, Sequence[float]]) -> str:
+def line_chart(title: str, series: dict[str, Sequence[float]], x_label: str = "epochs") -> str:
     values = [v for points in series.values() for v in points]
     if not values:
         return ""
@@ -27,7 +27,7 @@ def _line_chart(title: str, series: dict[str, Sequence[float]]) -> str:
         y = HEIGHT - MARGIN - (v - low) * (HEIGHT - 2 * MARGIN) / span
         return f"{x:.1f},{y:.1f}"
 
-    parts = [_axes(title, f"{high:.3f}", f"{low:.3f}", f"epochs 1..{longest}")]
+    parts = [_axes(title, f"{high:.3f}", f"{low:.3f}", f"{x_label} 1..{longest}")]
     for n, (name, points) in enumerate(series.items()):
         colour = COLOURS[n % len(COLOURS)]
         path = " ".join(xy(i, v) for i, v in enumerate(points))
@@ -99,13 +99,23 @@ def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
     return f"<table><tr>{head}</tr>{rows}</table>"
 
 
+def page(title: str, body: str) -> str:
+    """A self-contained HTML page (inline styles; charts are inline SVG)."""
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        f"</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
 def render(manifest: dict[str, Any]) -> str:
     metrics: dict[str, dict[str, float]] = manifest["metrics"]
     curves = manifest.get("learning_curves", {})
     gate = manifest.get("gate", {})
     charts = [
-        _line_chart("training loss", {"loss": curves.get("loss", [])}),
-        _line_chart(
+        line_chart("training loss", {"loss": curves.get("loss", [])}),
+        line_chart(
             "validation (same split as the baselines)",
             {k: curves.get(k, []) for k in ("hr@20", "mrr@20")},
         ),
@@ -118,14 +128,10 @@ def render(manifest: dict[str, Any]) -> str:
         if gate
         else ""
     )
-    title = html.escape(f"model {manifest['model_version']}")
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-        f"</style></head><body><h1>{title}</h1>"
+    return page(
+        f"model {manifest['model_version']}",
         f"<p>training data run {html.escape(str(manifest.get('data_run')))}, code "
         f"{html.escape(str(manifest['lineage']['code_version']))}, "
         f"{manifest.get('train_seconds')} s training</p>{decision}"
-        f"{''.join(charts)}{_metrics_table(metrics)}</body></html>"
+        f"{''.join(charts)}{_metrics_table(metrics)}",
     )

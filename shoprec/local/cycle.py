@@ -16,7 +16,7 @@ from shoprec.local.airflow import Console
 from shoprec.local.dagrun import report
 from shoprec.local.runtime import Ports, read_env_file
 from shoprec.local.shop import Shop
-from shoprec.local.summary import cycle_table, reconciliation
+from shoprec.local.summary import cycle_table, cycles_page, reconciliation
 
 
 def main(argv: list[str]) -> None:
@@ -38,6 +38,7 @@ def main(argv: list[str]) -> None:
     print("\n".join(cycle_table([run], [stages])))
     if "stage_events" in stages:
         print("\n".join(reconciliation(stages)))
+    print(f"charts across cycles: {cycles_page()}")
     if run["state"] != "success":
         raise SystemExit(f"the cycle failed; see {console.url}")
 

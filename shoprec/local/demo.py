@@ -24,7 +24,7 @@ from shoprec.local.airflow import DAG_ID, Console
 from shoprec.local.dagrun import report
 from shoprec.local.runtime import Ports, read_env_file
 from shoprec.local.shop import Shop
-from shoprec.local.summary import cycle_table, reconciliation
+from shoprec.local.summary import cycle_table, cycles_page, reconciliation
 
 CYCLES = 3  # days delivered one cycle at a time, after the history
 
@@ -98,6 +98,7 @@ def main(argv: list[str]) -> None:
     trained = [r for r in reports if "train" in r]
     print("\n=== shoprec demo: one row per cycle ===")
     print("\n".join(cycle_table(runs, reports)))
+    print(f"\ncharts across cycles: {cycles_page()}")
     print("\nthe last cycle's reconciliation:")
     print("\n".join(reconciliation(reports[-1])))
     items = [str(item) for item in trained[-1]["train"].get("sample_session", [])][:3]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+from shoprec import aws, cycles
+from shoprec.layout import LakeLayout
+from shoprec.local import runtime
 
 
 def _by_reason(counts: dict[str, int]) -> str:
@@ -64,3 +69,12 @@ def cycle_table(runs: list[dict[str, Any]], reports: list[dict[str, dict[str, An
         if reason:
             rows.append(f"{'':<21}  {reason}")
     return rows
+
+
+def cycles_page() -> str:
+    """The cross-cycle page (``shoprec.cycles``), published to the lake and copied here."""
+    s3, layout = aws.client("s3"), LakeLayout(os.environ["SHOPREC_LAKE_BUCKET"])
+    key = cycles.publish(s3, layout)
+    local = runtime.RUN_DIR / "cycles.html"
+    s3.download_file(layout.bucket, key, str(local))
+    return f"{layout.uri(key)} (a copy: {local})"

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shoprec import aws, cycles
+from shoprec.layout import LakeLayout
 from shoprec.local import process, services
 from shoprec.local.dagrun import latest_report, run_dag
 from shoprec.local.deliver_logs import main as deliver_logs
@@ -139,3 +141,7 @@ def test_a_second_cycle_ingests_exactly_what_arrived_since_and_sql_counts_it(
         env=stage_env(), cwd=REPO, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert json.loads(counted.stdout.splitlines()[-1]) == {"n": 25}
+    s3, layout = aws.client("s3"), LakeLayout(cloud["SHOPREC_LAKE_BUCKET"])
+    rows = cycles.rows(s3, layout)  # the cross-cycle page reads both runs from the lake
+    assert [r["collect"]["events"] for r in rows][-1] == 25 and rows[0]["model"]["metrics"]
+    assert "<svg" in cycles.render(rows)

@@ -1,0 +1,145 @@
+"""Across cycles: what each run of the loop saw and did, on one page with charts.
+
+Read from what the runs leave in the lake, whichever backend ran them: the collector's run
+report (``state/collector/source=<s>/reports/<run>.json``), the staging job's counts
+(``reports/stage_events/<run>.json``), the training set's manifest (window, sessions,
+catalogue, novelty) and, when the cycle trained, the model's manifest (its metrics beside
+the baselines on that cycle's validation split, the gate, training seconds). Written to
+``analytics/reports/cycles.html``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from shoprec.ingest.status import CURSOR, state_store
+from shoprec.layout import MANIFEST_FILE, TRAINING_SET_MANIFEST, LakeLayout
+from shoprec.report import line_chart, page
+
+CYCLES_PAGE = "analytics/reports/cycles.html"
+
+
+def _json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def _models_by_run(s3: Any, layout: LakeLayout) -> dict[str, dict[str, Any]]:
+    paginator = s3.get_paginator("list_objects_v2")
+    manifests = [
+        obj["Key"]
+        for page_ in paginator.paginate(Bucket=layout.bucket, Prefix=layout.MODELS_PREFIX)
+        for obj in page_.get("Contents", [])
+        if obj["Key"].endswith("/" + MANIFEST_FILE)
+    ]
+    found = [_json(s3, layout.bucket, key) for key in manifests]
+    return {m["data_run"]: m for m in found if m and "data_run" in m}
+
+
+def rows(s3: Any, layout: LakeLayout, source: str = "weblog") -> list[dict[str, Any]]:
+    """One row per cycle, oldest first."""
+    store, models = state_store(s3, layout.bucket, source), _models_by_run(s3, layout)
+    names = [n for n in store.names("reports/") if n != CURSOR]
+    collected = [doc.body for name in names if (doc := store.get(name)) is not None]
+    result = []
+    for collect in sorted(collected, key=lambda c: c["cutoff"]):
+        run = collect["run_id"]
+        result.append(
+            {
+                "run": run,
+                "collect": collect,
+                "staged": _json(s3, layout.bucket, layout.run_report_key("stage_events", run)),
+                "training_set": _json(
+                    s3, layout.bucket, layout.training_prefix(run) + TRAINING_SET_MANIFEST
+                ),
+                "model": models.get(run),
+            }
+        )
+    return result
+
+
+def _cell(value: Any) -> str:
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def render(cycles: list[dict[str, Any]]) -> str:
+    trained = [c for c in cycles if c["model"]]
+    built = [c for c in cycles if c["training_set"]]
+    metric = {
+        f"{who} {m}": [c["model"]["metrics"][who][m] for c in trained]
+        for who in ("model", "vsknn")
+        for m in ("hr@20", "mrr@20")
+    }
+    charts = [
+        line_chart("model and V-SKNN, each cycle's validation split", metric, "trained cycles"),
+        line_chart(
+            "events per cycle",
+            {
+                "collected": [c["collect"]["events"] for c in cycles],
+                "staged": [(c["staged"] or {}).get("staged", 0) for c in cycles],
+            },
+            "cycles",
+        ),
+        line_chart(
+            "training window",
+            {
+                "sessions": [sum(c["training_set"]["sessions"].values()) for c in built],
+                "catalogue (items)": [c["training_set"]["sessions"]["vocabulary"] for c in built],
+            },
+            "cycles with a training set",
+        ),
+        line_chart(
+            "training seconds per cycle",
+            {"train": [c["model"]["train_seconds"] for c in trained]},
+            "trained cycles",
+        ),
+    ]
+    head = (
+        "<tr><th>run</th><th>new events</th><th>staged</th><th>window</th><th>sessions</th>"
+        "<th>items</th><th>new sessions / item drift</th><th>model HR / MRR @20</th>"
+        "<th>V-SKNN</th><th>gate</th><th>train s</th></tr>"
+    )
+    body = []
+    for c in cycles:
+        ts, model = c["training_set"] or {}, c["model"] or {}
+        window = ts.get("window") or {}
+        novelty = ts.get("novelty") or {}
+        metrics = model.get("metrics", {})
+        scores = {
+            name: f"{metrics[name]['hr@20']:.3f} / {metrics[name]['mrr@20']:.3f}"
+            for name in ("model", "vsknn")
+            if name in metrics
+        }
+        gate = model.get("gate", {})
+        body.append(
+            "<tr>"
+            + _cell(c["run"])
+            + _cell(c["collect"]["events"])
+            + _cell((c["staged"] or {}).get("staged", "-"))
+            + _cell(f"{window.get('from', '-')[:10]} → {window.get('to', '-')[:10]}")
+            + _cell(sum(ts["sessions"].values()) if ts else "-")
+            + _cell(ts["sessions"]["vocabulary"] if ts else "-")
+            + _cell(f"{novelty.get('new_sessions', '-')} / {novelty.get('item_drift', '-')}")
+            + _cell(scores.get("model", "-"))
+            + _cell(scores.get("vsknn", "-"))
+            + _cell(f"{gate.get('decision', '-')}: {gate.get('reason', '')}")
+            + _cell(model.get("train_seconds", "-"))
+            + "</tr>"
+        )
+    table = f"<table>{head}{''.join(body)}</table>"
+    return page("shoprec: the loop, cycle by cycle", "".join(charts) + table)
+
+
+def publish(s3: Any, layout: LakeLayout) -> str:
+    """Write the page to the analytics zone; its key."""
+    s3.put_object(
+        Bucket=layout.bucket,
+        Key=CYCLES_PAGE,
+        Body=render(rows(s3, layout)).encode(),
+        ContentType="text/html",
+    )
+    return CYCLES_PAGE

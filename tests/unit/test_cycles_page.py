@@ -1,0 +1,33 @@
+import pytest
+
+from shoprec.cycles import render
+
+pytestmark = pytest.mark.unit
+
+
+def _cycle(run, events, model=None):
+    training_set = {
+        "window": {"from": "2026-11-01T00:00", "to": "2026-11-02T23:00"},
+        "sessions": {"train": 100, "validation": 20, "vocabulary": 50},
+        "novelty": {"new_sessions": 40, "item_drift": 0.2},
+    }
+    return {
+        "run": run,
+        "collect": {"events": events},
+        "staged": {"staged": events},
+        "training_set": training_set if events else None,
+        "model": model,
+    }
+
+
+def test_the_page_charts_every_cycle_and_tables_skipped_ones_too():
+    metrics = {n: {"hr@20": 0.6, "mrr@20": 0.3} for n in ("model", "vsknn")}
+    model = {
+        "metrics": metrics,
+        "gate": {"decision": "promote", "reason": "beats"},
+        "train_seconds": 9.5,
+    }
+    page = render([_cycle("r1", 1000, model), _cycle("r2", 0), _cycle("r3", 800, model)])
+    assert page.count("<svg") == 4
+    assert page.count("<tr>") == 4  # header + 3 cycles, the quiet one included
+    assert "promote: beats" in page and "40 / 0.2" in page and "2026-11-01 → 2026-11-02" in page
