@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from shoprec import logs, registry, report
-from shoprec.baselines import BASELINES, Baselines, top_k
+from shoprec.baselines import BASELINES, Baselines
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import evaluate
 from shoprec.layout import (
@@ -44,6 +44,7 @@ from shoprec.model import (
     serving_weights,
     warm_start,
 )
+from shoprec.ranking import top_k
 from shoprec.serving import SessionRecommender
 
 POPULAR_ITEMS_KEPT = 100

@@ -94,7 +94,7 @@ def test_writes_model_artifacts_report_and_an_honest_manifest(cycles):
     assert manifest["model_version"] == "v1" and manifest["data_run"] == "run-v1"
     assert manifest["hyperparameters"]["epochs"] == "3"
     metrics = manifest["metrics"]
-    assert set(metrics) == {"model", "pop", "spop", "sr", "vsknn"}
+    assert set(metrics) == {"model", "pop", "spop", "sr", "vsknn", "vsknn_idf"}
     assert json.loads((model / "metrics.json").read_text()) == metrics
     assert len({m["predictions"] for m in metrics.values()}) == 1  # same split, same run
     assert metrics["model"]["hr@20"] > metrics["pop"]["hr@20"]  # POP cannot learn sequences
