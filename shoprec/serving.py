@@ -38,7 +38,8 @@ def _member_logits(w: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
         r = _sigmoid(x[:, units : 2 * units] + r_in[:, units : 2 * units])
         candidate = np.tanh(x[:, 2 * units :] + r * r_in[:, 2 * units :])
         h = np.where((step > 0)[:, None], z * h + (1.0 - z) * candidate, h)
-    logits = h @ w["dense_kernel"] + w["dense_bias"]
+    query = h @ w["projection_kernel"] + w["projection_bias"]
+    logits = query @ w["embedding"].T + w["item_bias"]
     repeat = _softplus(h @ w["repeat_kernel"] + w["repeat_bias"]) * _softplus(w["repeat_position"])
     repeat *= batch > 0
     np.add.at(logits, (np.arange(len(batch))[:, None], batch), repeat)
@@ -60,7 +61,7 @@ class SessionScorer:
     def scores(self, batch: np.ndarray) -> np.ndarray:
         """Log of the members' mean next-item probability, for each row of left-padded item
         indices; the padding column is -inf."""
-        mean = np.zeros((len(batch), self.weights["member0.dense_bias"].shape[0]))
+        mean = np.zeros((len(batch), self.weights["member0.item_bias"].shape[0]))
         members = self.members
         for weights in members:
             logits = _member_logits(weights, batch)

@@ -138,7 +138,7 @@ def test_warm_start_copies_old_rows_and_keeps_new_rows_fresh(cycles):
     weights = serving_weights([member])
     started = champion.scorer.members[1]
     np.testing.assert_array_equal(weights["member0.embedding"][:old], started["embedding"])
-    np.testing.assert_array_equal(weights["member0.dense_kernel"][:, :old], started["dense_kernel"])
+    np.testing.assert_array_equal(weights["member0.item_bias"][:old], started["item_bias"])
     np.testing.assert_array_equal(weights["member0.gru_kernel"], started["gru_kernel"])
     assert np.abs(weights["member0.embedding"][old:]).sum() > 0  # new items: fresh rows
 
