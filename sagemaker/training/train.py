@@ -6,9 +6,10 @@ on a laptop. Channels: ``train``, ``validation``, ``vocabulary`` (the training s
 ``lineage`` (its manifest) and, when a model serves, ``champion`` (its folder): the run
 warm-starts from it and the gate compares against it on this run's validation data.
 
-Writes to the model dir: the SavedModel (``saved_model/1/``), the NumPy serving artifact,
-the vocabulary, ``metrics.json``, ``report.html`` and ``manifest.json`` (metrics, gate
-decision, lineage).
+Writes to the model dir: the SavedModel (``saved_model/1/``), the NumPy serving artifacts
+(the model's weights and the V-SKNN floor's session index), the vocabulary, ``metrics.json``,
+``report.html`` and ``manifest.json`` (metrics, gate decision: which tier the folder serves,
+lineage).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from shoprec import logs, registry, report
 from shoprec.baselines import BASELINES, Baselines
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import evaluate
+from shoprec.knn import SessionIndex
 from shoprec.layout import (
+    KNN_FILE,
     MANIFEST_FILE,
     METRICS_FILE,
     REPORT_FILE,
@@ -177,7 +180,7 @@ def main(argv: list[str]) -> dict[str, object]:
         metrics[name] = evaluate(
             lambda p, k, n=name: baselines.recommend(n, p, k), validation, baselines.clicks
         )
-    if champion:
+    if champion and registry.served_tier(champion.manifest) == registry.MODEL_TIER:
         metrics["champion"] = evaluate(
             _champion_recommender(champion, baselines),
             validation,
@@ -190,6 +193,7 @@ def main(argv: list[str]) -> dict[str, object]:
     model_dir.mkdir(parents=True, exist_ok=True)
     model.export(str(model_dir / "saved_model" / "1"), format="tf_saved_model", verbose=False)
     np.savez(model_dir / WEIGHTS_FILE, **serving_weights(members))
+    SessionIndex.build(train, train_ends, len(item_ids)).save(model_dir / KNN_FILE)
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(item_ids))
     (model_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     lineage_file = _channel("lineage") / TRAINING_SET_MANIFEST

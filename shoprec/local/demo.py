@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ def latest_report() -> dict[str, dict[str, Any]]:
 
 
 def sample_request(port: int, items: list[str]) -> tuple[str, str]:
+    """The request body and the API's answer (an error status is an answer too)."""
     body = json.dumps({"session_items": items, "k": 5})
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/recommendations",
@@ -74,8 +76,20 @@ def sample_request(port: int, items: list[str]) -> tuple[str, str]:
         method="POST",
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return body, response.read().decode()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return body, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return body, f"HTTP {error.code} {error.read().decode()}"
+
+
+def serving_line(promoted: dict[str, Any]) -> str:
+    """Which version and tier serve, and why (the gate's reason)."""
+    serving = promoted.get("serving")
+    if not serving:
+        return f"nothing serves yet ({promoted['reason']}): the API answers 503"
+    why = promoted["reason"] if promoted["promoted"] else f"kept: {promoted['reason']}"
+    return f"{serving['version']}, {serving['tier']} tier ({why})"
 
 
 def main(argv: list[str]) -> None:
@@ -121,13 +135,10 @@ def main(argv: list[str]) -> None:
     )
     metrics = report["train"]["metrics"]
     predictions = metrics["model"]["predictions"]
-    print(f"HR@20 / MRR@20 on the validation split, {predictions} predictions:")
+    print(f"HR@20 / MRR@20 on the validation split (the gate), {predictions} predictions:")
     for name, values in metrics.items():
         print(f"  {name:<23}{values['hr@20']:.3f} / {values['mrr@20']:.3f}")
-    print(
-        f"champion                 {report['promote'].get('version')} "
-        f"({report['promote']['reason']})"
-    )
+    print(f"serving                  {serving_line(report['promote'])}")
     print("\nseconds per stage:")
     for stage in STAGES:
         print(f"  {stage:<22}{report[stage]['seconds']:>8.1f}")
