@@ -159,13 +159,15 @@ class TrainingHyperparameters(JobArguments):
     data_run: str
     # Defaults: tuned on YooChoose train_tr -> train_valid (README, "Model quality").
     epochs: int = 5
-    members: int = 2  # independently trained GRUs; the model serves their mean probability
+    # After the gate, a model that is to serve learns the latest day (README, "Model quality").
+    latest_epochs: int = 2
+    latest_learning_rate: float = 0.001
+    members: int = 4  # independently trained GRUs; the model serves their mean probability
     embedding_dim: int = 128
     batch_size: int = 128
     learning_rate: float = 0.003
     dropout: float = 0.4
     max_length: int = 10
-    short_contexts: int = 3  # even members also learn from the last n shorter contexts
     seed: int = 42
 
     def to_hyperparameters(self) -> dict[str, str]:

@@ -16,7 +16,9 @@ METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
 # A training set's counts, split time and source partitions, beside its Parquet folders.
 TRAINING_SET_MANIFEST = "manifest.json"
-TRAINING_SET_CHANNELS = ("train", "validation", "vocabulary")
+# latest: the validation window's sessions with every item, which the served model also
+# learns from after the gate (train.py).
+TRAINING_SET_CHANNELS = ("train", "validation", "latest", "vocabulary")
 
 
 @dataclass(frozen=True)

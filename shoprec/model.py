@@ -1,10 +1,10 @@
 """The session model (TensorFlow/Keras), trained end to end on next-item prediction.
 
-The model is an ensemble of a few members trained independently (own seed; even and odd
-members read the sessions differently, see train.py); it serves the mean of their next-item
-probabilities. In each member a GRU reads the session's
-items (left-padded, masked) into a state; the state scores the catalogue two ways, added as
-logits of one full softmax over the catalogue:
+The model is an ensemble of a few members trained independently on the same examples (each
+with its own seed and shuffling, ``shoprec.training``); it serves the mean of their next-item
+probabilities. In each member a GRU reads the session's items (left-padded, masked) into a
+state; the state scores the catalogue two ways, added as logits of one full softmax over the
+catalogue:
 
 * content: the state, projected into the item embedding space, scored against every item's
   embedding (the input embedding is the output one: an item's row learns from being clicked
@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+PADDING = "<pad>"  # the vocabulary's entry 0, never an item
 # Serving array name → (layer, index of the layer's weight).
 WEIGHTS = {
     "embedding": ("item_embedding", 0),
@@ -143,6 +144,6 @@ def warm_start(member: Any, number: int, champion: dict[str, np.ndarray]) -> Non
 
 
 def grown_vocabulary(champion: Sequence[str], current: Sequence[str]) -> list[str]:
-    """The champion's item ids in their order, then this run's new items in theirs."""
+    """The champion's item ids in their order, then this run's new items in theirs (once)."""
     known = set(champion)
-    return [*champion, *(item for item in current if item not in known)]
+    return [*champion, *dict.fromkeys(item for item in current if item not in known)]

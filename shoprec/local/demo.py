@@ -138,6 +138,12 @@ def main(argv: list[str]) -> None:
     print(f"HR@20 / MRR@20 on the validation split (the gate), {predictions} predictions:")
     for name, values in metrics.items():
         print(f"  {name:<23}{values['hr@20']:.3f} / {values['mrr@20']:.3f}")
+    latest = report["train"]["latest_day"]
+    if latest["epochs"]:
+        print(
+            f"then the model learned {latest['epochs']} more epochs with the latest day's "
+            f"{latest['sessions']} sessions: it has seen every day of the data"
+        )
     print(f"serving                  {serving_line(report['promote'])}")
     print("\nseconds per stage:")
     for stage in STAGES:

@@ -21,6 +21,7 @@ from shoprec.schema import EventType, UserAgentClass
 class TrainingSet:
     train: DataFrame  # session_id, items (array<string>, in click order), start_time, end_time
     validation: DataFrame
+    latest: DataFrame  # the validation window's sessions with every item (new ones included)
     vocabulary: DataFrame  # item_id, item_index (1-based; 0 is padding), clicks
     split_time: str
 
@@ -91,6 +92,7 @@ def build(events: DataFrame, validation_days: float, min_item_support: int) -> T
     return TrainingSet(
         train=_keep_known(train_raw, vocabulary),
         validation=_keep_known(validation_raw, vocabulary),
+        latest=validation_raw,
         vocabulary=vocabulary,
         split_time=split.isoformat(),
     )
