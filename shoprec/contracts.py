@@ -158,14 +158,12 @@ class TrainingHyperparameters(JobArguments):
     model_version: str
     data_run: str
     # Defaults: tuned on YooChoose train_tr -> train_valid (README, "Model quality").
-    epochs: int = 5
-    # After the gate, a model that is to serve learns the latest day (README, "Model quality").
-    latest_epochs: int = 2
-    latest_learning_rate: float = 0.001
+    epochs: int = 8
     members: int = 4  # independently trained GRUs; the model serves their mean probability
     embedding_dim: int = 128
     batch_size: int = 128
-    learning_rate: float = 0.003
+    learning_rate: float = 0.003  # at the start; it decays along a cosine to zero
+    label_smoothing: float = 0.1
     dropout: float = 0.4
     max_length: int = 10
     seed: int = 42

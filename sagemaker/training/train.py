@@ -8,9 +8,9 @@ warm-starts from it and the gate compares against it on this run's validation da
 
 A cycle (``shoprec.training``): the members learn from ``train``; the gate compares them,
 the champion and the V-SKNN variants on ``validation`` (the latest day, items known to
-``train``: like with like); a model that is to serve then learns ``latest_epochs`` more epochs
-from ``latest`` (every session and item of the latest day), so that it has seen every day up
-to the cycle. The V-SKNN floor's session index covers ``train`` and ``latest``.
+``train``: like with like); a model that is to serve is then trained again, same recipe and
+starting weights, on ``train`` and ``latest`` (every session and item of the latest day), so
+that it has seen every day up to the cycle. The V-SKNN floor's index covers the same sessions.
 
 Writes to the model dir: the SavedModel (``saved_model/1/``), the NumPy serving artifacts
 (model weights, V-SKNN index), the vocabulary, ``metrics.json``, ``report.html`` and
@@ -53,7 +53,6 @@ from shoprec.training import (
     examples,
     fit,
     read_sessions,
-    set_learning_rate,
 )
 
 POPULAR_ITEMS_KEPT = 100
@@ -156,7 +155,8 @@ def main(argv: list[str]) -> dict[str, object]:
         examples=len(data[1]),
     )
 
-    members = build_members(hp, len(item_ids), champion.scorer.weights if champion else None)
+    starting_weights = champion.scorer.weights if champion else None
+    members = build_members(hp, len(item_ids), starting_weights)
     model = build_ensemble(members)
     recommend = ensemble_recommender(model, hp.max_length, baselines.popularity_order)
 
@@ -165,27 +165,26 @@ def main(argv: list[str]) -> dict[str, object]:
         logs.log(logger, "epoch", epoch=epoch, **{m: validated[m] for m in ("hr@20", "mrr@20")})
         return {m: validated[m] for m in ("hr@20", "mrr@20")}
 
-    curves = fit(members, data, hp.epochs, hp.batch_size, validate)
+    curves = fit(members, data, hp, validate)
     started = time.perf_counter()
     metrics = _judge(recommend, validation, baselines, champion)
     evaluation_seconds = round(time.perf_counter() - started, 1)
     gate = registry.gate(metrics, champion.version if champion else None)
     logs.log(logger, "evaluated", metrics=metrics, gate=gate)
 
+    window, window_ends = train + latest, train_ends + latest_ends
     serves_model = gate["decision"] == "promote" and gate["serve"] == registry.MODEL_TIER
-    latest_curves: dict[str, list[float]] = {"loss": [], "seconds": []}
+    refit: dict[str, list[float]] = {"loss": [], "seconds": []}
     if serves_model and latest:
-        set_learning_rate(members, hp.latest_learning_rate)
-        latest_curves = fit(
-            members, examples(latest, hp.max_length), hp.latest_epochs, hp.batch_size
-        )
-        logs.log(logger, "learned the latest day", sessions=len(latest), **latest_curves)
+        members = build_members(hp, len(item_ids), starting_weights)
+        model = build_ensemble(members)
+        refit = fit(members, examples(window, hp.max_length), hp)
+        logs.log(logger, "trained again with the latest day", sessions=len(window), **refit)
 
     model_dir.mkdir(parents=True, exist_ok=True)
     model.export(str(model_dir / "saved_model" / "1"), format="tf_saved_model", verbose=False)
     np.savez(model_dir / WEIGHTS_FILE, **serving_weights(members))
-    window_ends = train_ends + latest_ends
-    sessions = SessionIndex.build(train + latest, window_ends, len(item_ids))
+    sessions = SessionIndex.build(window, window_ends, len(item_ids))
     sessions.save(model_dir / KNN_FILE)
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(item_ids))
     (model_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
@@ -195,15 +194,16 @@ def main(argv: list[str]) -> dict[str, object]:
         "model_version": hp.model_version,
         "data_run": hp.data_run,
         "hyperparameters": hp.to_hyperparameters(),
-        "metrics": metrics,  # of the members before the latest day (the gate's)
+        "metrics": metrics,  # the gate's: of the members trained without the latest day
         "gate": gate,
         "learning_curves": curves,
-        "latest_day": {  # what the served model learned after the gate
-            "sessions": len(latest),
-            "epochs": len(latest_curves["seconds"]),
-            "loss": latest_curves["loss"],
-            "seconds": latest_curves["seconds"],
-            "trained_through": max(window_ends, default=None),
+        "served_training": {  # the served members' own training, after the gate
+            "with_latest_day": bool(refit["seconds"]),
+            "sessions": len(window) if refit["seconds"] else len(train),
+            "latest_sessions": len(latest),
+            "loss": refit["loss"],
+            "seconds": refit["seconds"],
+            "trained_through": max(window_ends if refit["seconds"] else train_ends, default=None),
         },
         "lineage": {
             "data_run": hp.data_run,
@@ -213,7 +213,7 @@ def main(argv: list[str]) -> dict[str, object]:
             "warm_start_from": champion.version if champion else None,
             "framework": {"tensorflow": tf.__version__, "keras": keras.__version__},
         },
-        "train_seconds": round(sum(curves["seconds"]) + sum(latest_curves["seconds"]), 2),
+        "train_seconds": round(sum(curves["seconds"]) + sum(refit["seconds"]), 2),
         "evaluation_seconds": evaluation_seconds,
         "examples": int(len(data[1])),  # per epoch and member
         "catalogue_size": len(item_ids) - 1,
@@ -224,7 +224,7 @@ def main(argv: list[str]) -> dict[str, object]:
     (model_dir / REPORT_FILE).write_text(report.render(manifest))
     sample = [item_ids[i] for i in validation[0][:3]] if validation else popular[:3]
     summary = {"model_version": hp.model_version, "metrics": metrics, "gate": gate}
-    summary["latest_day"] = manifest["latest_day"]
+    summary["served_training"] = manifest["served_training"]
     summary["sample_session"] = sample  # a real session prefix, for the demo's sample request
     print(json.dumps({"train": summary}))
     return manifest

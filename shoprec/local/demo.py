@@ -138,11 +138,11 @@ def main(argv: list[str]) -> None:
     print(f"HR@20 / MRR@20 on the validation split (the gate), {predictions} predictions:")
     for name, values in metrics.items():
         print(f"  {name:<23}{values['hr@20']:.3f} / {values['mrr@20']:.3f}")
-    latest = report["train"]["latest_day"]
-    if latest["epochs"]:
+    served = report["train"]["served_training"]
+    if served["with_latest_day"]:
         print(
-            f"then the model learned {latest['epochs']} more epochs with the latest day's "
-            f"{latest['sessions']} sessions: it has seen every day of the data"
+            f"then the model trained again on all {served['sessions']} sessions, the latest "
+            f"day's {served['latest_sessions']} included: it has seen every day of the data"
         )
     print(f"serving                  {serving_line(report['promote'])}")
     print("\nseconds per stage:")

@@ -127,11 +127,12 @@ def test_writes_model_artifacts_report_and_an_honest_manifest(cycles):
     assert (model / "saved_model" / "1" / "saved_model.pb").exists()
 
 
-def test_the_served_model_learned_the_latest_day_and_its_new_items(cycles):
+def test_the_served_model_trained_on_the_latest_day_and_serves_its_new_items(cycles):
     model = cycles[0]
-    latest_day = _manifest(model)["latest_day"]
-    assert latest_day["sessions"] == 500 and latest_day["epochs"] == 2
-    assert latest_day["trained_through"] == pytest.approx(10_499.0)  # the newest session
+    served = _manifest(model)["served_training"]
+    assert served["with_latest_day"] and len(served["loss"]) == 3  # the same epochs again
+    assert (served["sessions"], served["latest_sessions"]) == (2000, 500)
+    assert served["trained_through"] == pytest.approx(10_499.0)  # the newest session
     vocabulary = json.loads((model / "vocabulary.json").read_text())
     assert vocabulary[-5:] == [str(i) for i in range(1060, 1065)]  # first seen on that day
     served = serving.load(model)
