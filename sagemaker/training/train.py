@@ -44,7 +44,15 @@ from shoprec.layout import (
     WEIGHTS_FILE,
 )
 from shoprec.lineage import CODE_VERSION_FILE, code_version
-from shoprec.model import PADDING, build_ensemble, grown_vocabulary, left_pad, serving_weights
+from shoprec.model import (
+    PADDING,
+    WEIGHTS,
+    build_ensemble,
+    grown_vocabulary,
+    left_pad,
+    serving_weights,
+    weight_name,
+)
 from shoprec.ranking import popularity_order, top_k
 from shoprec.serving import SessionRecommender
 from shoprec.training import (
@@ -83,9 +91,17 @@ def _item_ids(champion: SessionRecommender | None) -> list[str]:
     return grown_vocabulary(champion.item_ids if champion else [PADDING], trained + _latest_items())
 
 
-def _champion() -> SessionRecommender | None:
+def _champion() -> tuple[str | None, SessionRecommender | None]:
+    """The serving champion's version, and its deep model where this code can run it: a
+    champion of an earlier architecture (other weight arrays) is neither warm-started from
+    nor judged, but the gate still records that it was the champion."""
     folder = _channel("champion")
-    return SessionRecommender.load(folder) if (folder / WEIGHTS_FILE).exists() else None
+    if not (folder / MANIFEST_FILE).exists():
+        return None, None
+    version = json.loads((folder / MANIFEST_FILE).read_text())["model_version"]
+    with np.load(folder / WEIGHTS_FILE) as weights:
+        runnable = all(weight_name(0, name) in weights.files for name in WEIGHTS)
+    return version, SessionRecommender.load(folder) if runnable else None
 
 
 def _code_version() -> str:
@@ -135,7 +151,7 @@ def main(argv: list[str]) -> dict[str, object]:
     logger = logs.configure("train", hp.model_version)
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "model"))
 
-    champion = _champion()
+    champion_version, champion = _champion()
     item_ids = _item_ids(champion)
     index = {item: i for i, item in enumerate(item_ids)}
     train, train_ends = _sessions("train", index)
@@ -148,6 +164,7 @@ def main(argv: list[str]) -> dict[str, object]:
         "data loaded",
         items=len(item_ids) - 1,
         new_items=len(item_ids) - len(champion.item_ids) if champion else len(item_ids) - 1,
+        champion=champion_version,
         warm_start_from=champion.version if champion else None,
         train_sessions=len(train),
         validation_sessions=len(validation),
@@ -169,7 +186,7 @@ def main(argv: list[str]) -> dict[str, object]:
     started = time.perf_counter()
     metrics = _judge(recommend, validation, baselines, champion)
     evaluation_seconds = round(time.perf_counter() - started, 1)
-    gate = registry.gate(metrics, champion.version if champion else None)
+    gate = registry.gate(metrics, champion_version)
     logs.log(logger, "evaluated", metrics=metrics, gate=gate)
 
     window, window_ends = train + latest, train_ends + latest_ends

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import random
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def _sessions(rng: random.Random, count: int, items: range) -> list[list[str]]:
 
 
 def _train(
-    root: Path, version: str, items: range, fresh: range, champion: Path | None = None
+    root: Path, version: str, items: range, fresh: range, champion: Path | None = None, epochs=3
 ) -> Path:
     """One SageMaker-style run: channels on disk, ``SM_*`` variables, train.py's main. The
     latest day also walks over ``fresh``, items that no training session has."""
@@ -74,7 +75,7 @@ def _train(
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         hp = TrainingHyperparameters(
-            model_version=version, data_run=f"run-{version}", epochs=3, members=2, max_length=8
+            model_version=version, data_run=f"run-{version}", epochs=epochs, members=2, max_length=8
         )
         module.main([*hp.to_argv(), "--model_dir", "s3://ignored"])
     return root / version
@@ -157,6 +158,19 @@ def test_the_second_cycle_warm_starts_and_grows_the_vocabulary(cycles):
     assert model["hr@20"] > champion["hr@20"]  # it learned the new items the champion lacks
     served = SessionRecommender.load(second)
     assert served.recommend(["1066"], 5).tier == "model"
+
+
+def test_a_champion_of_an_earlier_architecture_is_recorded_but_not_run(cycles, tmp_path):
+    """A serving folder whose weight arrays this code does not have (an older model)."""
+    older = tmp_path / "v0"
+    shutil.copytree(cycles[0], older, ignore=shutil.ignore_patterns("input", "saved_model"))
+    with np.load(older / "weights.npz") as weights:
+        renamed = {k.replace("item_bias", "dense_bias"): weights[k] for k in weights.files}
+    np.savez(older / "weights.npz", **renamed)
+    model = _train(tmp_path, "v3", range(1000, 1060), range(1060, 1062), older, epochs=1)
+    manifest = _manifest(model)
+    assert manifest["gate"]["champion_version"] == "v1"  # the version the pointer names
+    assert "champion" not in manifest["metrics"] and manifest["lineage"]["warm_start_from"] is None
 
 
 def test_warm_start_copies_old_rows_and_keeps_new_rows_fresh(cycles):
