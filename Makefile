@@ -54,7 +54,7 @@ test: setup
 	@tools/run-tests
 
 bench: setup ## JSON on stdout (progress on stderr); skips without ../shared/data
-	@for script in bench/baselines.py bench/model.py; do .venvs/ml/bin/python $$script || exit 1; done
+	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do .venvs/ml/bin/python $$script || exit 1; done
 
 synth: venvs cdk-cli ## offline: no credentials, no AWS calls
 	@rm -rf cdk.out && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} cdk-cli/node_modules/.bin/cdk synth \
