@@ -12,12 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from shoprec.knn import NEIGHBOURS, SAMPLE, SessionIndex
+from shoprec.knn import NEIGHBOURS, SAMPLE, VARIANTS, SessionIndex
 from shoprec.ranking import popularity_order, top_k
 
 Sessions = Sequence[Sequence[int]]
-BASELINES = ("pop", "spop", "sr", "vsknn", "vsknn_idf")
-VSKNN_VARIANTS = ("vsknn", "vsknn_idf")
+BASELINES = ("pop", "spop", "sr", *VARIANTS)
 
 
 class Baselines:
@@ -34,7 +33,7 @@ class Baselines:
     ):
         self.catalogue = catalogue
         self.index = SessionIndex.build(train, session_times, catalogue)
-        self.knn_weights = {"vsknn": None, "vsknn_idf": self.index.idf()}
+        self.knn_weights = dict(zip(VARIANTS, (None, self.index.idf()), strict=True))
         self.knn_k, self.knn_sample = knn_k, knn_sample
         self.clicks = self.index.clicks.astype(np.float64)  # training clicks per item
         self.popularity_order = popularity_order(self.clicks)
@@ -58,7 +57,7 @@ class Baselines:
                 np.add.at(scores[row], np.asarray(prefix), 1.0)
         elif name == "sr":
             scores = self.rules[[prefix[-1] for prefix in prefixes]].copy()
-        elif name in VSKNN_VARIANTS:
+        elif name in VARIANTS:
             weights = self.knn_weights[name]
             for row, prefix in enumerate(prefixes):
                 scores[row] = self.index.scores(prefix, weights, self.knn_k, self.knn_sample)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shoprec import knn
 from shoprec.layout import CHAMPION_KEY, MANIFEST_FILE, MODEL_FILES, LakeLayout
 
 
@@ -36,7 +37,6 @@ def read_champion(s3: Any, layout: LakeLayout) -> dict[str, Any] | None:
 # model that cannot beat it has no reason to serve, and the floor serves in its place.
 GATE_METRIC = "mrr@20"
 RECORDED_METRICS = ("hr@20", "mrr@20")
-FLOORS = ("vsknn", "vsknn_idf")  # shoprec.baselines.VSKNN_VARIANTS; the API needs no baselines
 MODEL_TIER = "model"
 
 
@@ -60,7 +60,7 @@ def gate(metrics: dict[str, dict[str, float]], champion_version: str | None) -> 
     (``reject``); otherwise no deep model beats the floor and the floor serves (``serve`` is
     the V-SKNN variant)."""
     challenger = metrics["model"]
-    floor = max((n for n in FLOORS if n in metrics), key=lambda n: metrics[n][GATE_METRIC])
+    floor = max((n for n in knn.VARIANTS if n in metrics), key=lambda n: metrics[n][GATE_METRIC])
     rivals = [floor, *(["champion"] if "champion" in metrics else [])]
     beaten = [name for name in rivals if not _beats(challenger, metrics[name])]
     if not beaten:

@@ -110,15 +110,15 @@ class Recommender:
 
     def recommend(self, session_items: list[str], k: int) -> Recommendation:
         known = [self.index[i] for i in session_items if i in self.index]
-        if not known:
+        if known:
+            top, scores = self._ranked(known, min(k, self.catalogue_size))
+            tier = self.tier
+        else:
             top = self.popular[:k]
             scores = 1.0 / (np.arange(len(top)) + 1.0)  # rank-based score, best first
-            return Recommendation(
-                [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)], "popular"
-            )
-        top, scores = self._ranked(known, min(k, self.catalogue_size))
+            tier = "popular"
         return Recommendation(
-            [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)], self.tier
+            [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)], tier
         )
 
     def _ranked(self, known: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
