@@ -158,7 +158,7 @@ class TrainingHyperparameters(JobArguments):
     model_version: str
     data_run: str
     # Defaults: tuned on the next day of YooChoose train_tr (train_valid), confirmed on the day
-    # before it (README, "Model quality").
+    # before it (README, "Quality: the served model on the day after its data").
     epochs: int = 8
     members: int = 2  # independently trained GRUs; the model serves their mean probability
     embedding_dim: int = 128

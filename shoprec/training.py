@@ -6,7 +6,7 @@ first on the training side of the time split, which the gate judges on the held-
 day against the champion and the V-SKNN floor; then, if the model is to serve, afresh (from
 the same starting weights) on every session up to the cycle, the latest day and its new
 items included. Continuing the judged members on the latest day instead was cheaper but
-much worse on the next day (README, "Model quality"): after a learning rate that decays to
+much worse on the next day (README, "the trail"): after a learning rate that decays to
 zero, any further steps on one day pull the members away from what they learned.
 """
 
@@ -37,7 +37,7 @@ def read_sessions(directory: Path) -> tuple[list[list[str]], list[float]]:
 
 def examples(sessions: Sequence[Sequence[int]], max_length: int) -> Examples:
     """Every prefix → next item of each session read forwards and backwards: the backward
-    reading teaches which items go together whatever their order (README, "Model quality")."""
+    reading teaches which items go together whatever their order (README, "The model")."""
     readings = [*sessions, *(s[::-1] for s in sessions)]
     pairs = [(s[:t], s[t]) for s in readings for t in range(1, len(s))]
     x = left_pad([context for context, _ in pairs], max_length)
