@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from yoochoose import DATA, TRAIN_FILE, VALID_FILE, read_sessions
 
-from shoprec import knn, serving
+from shoprec import serving, tiers
 from shoprec.baselines import BASELINES, Baselines
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import evaluate, next_item_cases, ranking_metrics
@@ -150,7 +150,7 @@ def _summary(name: str, job: dict, baselines: dict, runs: list[dict], seconds: f
     """Means and sample stds over the seeds; comparisons on unrounded figures."""
     mean = {m: float(np.mean([r[m] for r in runs])) for m in METRICS}
     std = {m: float(np.std([r[m] for r in runs], ddof=1)) for m in METRICS}
-    floor = max(knn.VARIANTS, key=lambda b: baselines[b]["mrr@20"])
+    floor = max(tiers.VSKNN_VARIANTS, key=lambda b: baselines[b]["mrr@20"])
     return {
         "split": name,
         "training_set_job": job,

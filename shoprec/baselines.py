@@ -12,11 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from shoprec.knn import NEIGHBOURS, SAMPLE, VARIANTS, SessionIndex
+from shoprec.knn import NEIGHBOURS, SAMPLE, SessionIndex
 from shoprec.ranking import popularity_order, top_k
+from shoprec.tiers import VSKNN_VARIANTS
 
 Sessions = Sequence[Sequence[int]]
-BASELINES = ("pop", "spop", "sr", *VARIANTS)
+BASELINES = ("pop", "spop", "sr", *VSKNN_VARIANTS)
 
 
 class Baselines:
@@ -33,7 +34,7 @@ class Baselines:
     ):
         self.catalogue = catalogue
         self.index = SessionIndex.build(train, session_times, catalogue)
-        self.knn_weights = dict(zip(VARIANTS, (None, self.index.idf()), strict=True))
+        self.knn_weights = dict(zip(VSKNN_VARIANTS, (None, self.index.idf()), strict=True))
         self.knn_k, self.knn_sample = knn_k, knn_sample
         self.clicks = self.index.clicks.astype(np.float64)  # training clicks per item
         self.popularity_order = popularity_order(self.clicks)
@@ -57,7 +58,7 @@ class Baselines:
                 np.add.at(scores[row], np.asarray(prefix), 1.0)
         elif name == "sr":
             scores = self.rules[[prefix[-1] for prefix in prefixes]].copy()
-        elif name in VARIANTS:
+        elif name in VSKNN_VARIANTS:
             weights = self.knn_weights[name]
             for row, prefix in enumerate(prefixes):
                 scores[row] = self.index.scores(prefix, weights, self.knn_k, self.knn_sample)

@@ -23,7 +23,6 @@ import numpy as np
 
 NEIGHBOURS = 100  # k
 SAMPLE = 1000  # most recent candidate sessions
-VARIANTS = ("vsknn", "vsknn_idf")  # plain weights, and weights times idf
 
 
 def _csr(rows: np.ndarray, columns: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:

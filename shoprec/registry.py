@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shoprec import knn
+from shoprec import tiers
 from shoprec.layout import CHAMPION_KEY, MANIFEST_FILE, MODEL_FILES, LakeLayout
 
 
@@ -37,7 +37,6 @@ def read_champion(s3: Any, layout: LakeLayout) -> dict[str, Any] | None:
 # model that cannot beat it has no reason to serve, and the floor serves in its place.
 GATE_METRIC = "mrr@20"
 RECORDED_METRICS = ("hr@20", "mrr@20")
-MODEL_TIER = "model"
 
 
 def _beats(challenger: dict[str, float], other: dict[str, float]) -> bool:
@@ -60,14 +59,16 @@ def gate(metrics: dict[str, dict[str, float]], champion_version: str | None) -> 
     (``reject``); otherwise no deep model beats the floor and the floor serves (``serve`` is
     the V-SKNN variant)."""
     challenger = metrics["model"]
-    floor = max((n for n in knn.VARIANTS if n in metrics), key=lambda n: metrics[n][GATE_METRIC])
+    floor = max(
+        (n for n in tiers.VSKNN_VARIANTS if n in metrics), key=lambda n: metrics[n][GATE_METRIC]
+    )
     rivals = [floor, *(["champion"] if "champion" in metrics else [])]
     beaten = [name for name in rivals if not _beats(challenger, metrics[name])]
     if not beaten:
-        decision, serve = "promote", MODEL_TIER
+        decision, serve = "promote", tiers.MODEL
         reason = f"challenger ({_scores(challenger)}) beats {_named(rivals, metrics)}"
     elif "champion" in metrics and _beats(metrics["champion"], metrics[floor]):
-        decision, serve = "reject", MODEL_TIER
+        decision, serve = "reject", tiers.MODEL
         reason = (
             f"challenger ({_scores(challenger)}) does not beat {_named(beaten, metrics)}; "
             "the champion keeps serving"
@@ -112,7 +113,7 @@ def promote(s3: Any, layout: LakeLayout, version: str, reason: str) -> dict[str,
 
 def served_tier(manifest: dict[str, Any]) -> str:
     """The tier a model folder serves: what its gate decided (``model`` or a V-SKNN variant)."""
-    return str(manifest.get("gate", {}).get("serve", MODEL_TIER))
+    return str(manifest.get("gate", {}).get("serve", tiers.MODEL))
 
 
 def promote_if_accepted(s3: Any, layout: LakeLayout, version: str) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from shoprec.knn import SessionIndex
 from shoprec.layout import KNN_FILE, MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
 from shoprec.model import left_pad
 from shoprec.ranking import popularity_order, top_k
-from shoprec.registry import MODEL_TIER, served_tier
+from shoprec.registry import served_tier
+from shoprec.tiers import MODEL, VSKNN, VSKNN_IDF
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -129,7 +130,7 @@ class Recommender:
 class SessionRecommender(Recommender):
     """The session model; scores are next-item probabilities."""
 
-    tier = MODEL_TIER
+    tier = MODEL
 
     def __init__(self, scorer: SessionScorer, item_ids: list[str], manifest: dict[str, Any]):
         super().__init__(item_ids, manifest)
@@ -155,7 +156,7 @@ class KnnRecommender(Recommender):
     """The V-SKNN floor; scores are each item's share of the neighbours' votes, ties by
     training popularity (the evaluation protocol's order)."""
 
-    tier = "vsknn"
+    tier = VSKNN
 
     def __init__(
         self, index: SessionIndex, idf: bool, item_ids: list[str], manifest: dict[str, Any]
@@ -186,6 +187,6 @@ def load(directory: Path) -> Recommender:
     """The tier a model folder serves: its deep model, or the V-SKNN floor (plain or idf)
     where the gate let the floor serve."""
     served = served_tier(json.loads((directory / MANIFEST_FILE).read_text()))
-    if served == MODEL_TIER:
+    if served == MODEL:
         return SessionRecommender.load(directory)
-    return KnnRecommender.load(directory, idf=served.endswith("_idf"))
+    return KnnRecommender.load(directory, idf=served == VSKNN_IDF)

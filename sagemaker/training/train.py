@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from shoprec import logs, registry, report
+from shoprec import logs, registry, report, tiers
 from shoprec.baselines import BASELINES, Baselines
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import evaluate
@@ -137,7 +137,7 @@ def _judge(
         metrics[name] = evaluate(
             lambda p, k, n=name: baselines.recommend(n, p, k), validation, baselines.clicks
         )
-    if champion and registry.served_tier(champion.manifest) == registry.MODEL_TIER:
+    if champion and registry.served_tier(champion.manifest) == tiers.MODEL:
         recommend_champion = _champion_recommender(champion, baselines)
         metrics["champion"] = evaluate(recommend_champion, validation, baselines.clicks)
     return metrics
@@ -190,7 +190,7 @@ def main(argv: list[str]) -> dict[str, object]:
     logs.log(logger, "evaluated", metrics=metrics, gate=gate)
 
     window, window_ends = train + latest, train_ends + latest_ends
-    serves_model = gate["decision"] == "promote" and gate["serve"] == registry.MODEL_TIER
+    serves_model = gate["decision"] == "promote" and gate["serve"] == tiers.MODEL
     refit: dict[str, list[float]] = {"loss": [], "seconds": []}
     if serves_model and latest:
         members = build_members(hp, len(item_ids), starting_weights)
