@@ -38,7 +38,12 @@ def health() -> Response | dict:
         model = champion().get()
     except NoChampion as error:
         return _error(503, str(error))
-    return {"status": "ok", "model_version": model.version, "catalogue_size": model.catalogue_size}
+    return {
+        "status": "ok",
+        "model_version": model.version,
+        "tier": model.tier,  # "model", or "vsknn" where no deep model beat the floor
+        "catalogue_size": model.catalogue_size,
+    }
 
 
 @app.route(

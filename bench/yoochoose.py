@@ -28,7 +28,8 @@ class Split:
     clicks: int  # training clicks
 
 
-def _sessions(path: Path) -> tuple[list[list[str]], list[float]]:
+def read_sessions(path: Path) -> tuple[list[list[str]], list[float]]:
+    """A file's sessions (item ids in click order) and each session's last click (seconds)."""
     clicks: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for session, item, seconds in read_yoochoose(path):
         clicks[session].append((seconds, item))
@@ -41,8 +42,8 @@ def load_split() -> Split | None:
     if not TRAIN_FILE.exists():
         print(json.dumps({"skipped": f"{DATA} is absent (the data is not redistributed)"}))
         return None
-    train, ends = _sessions(TRAIN_FILE)
-    valid, _ = _sessions(VALID_FILE)
+    train, ends = read_sessions(TRAIN_FILE)
+    valid, _ = read_sessions(VALID_FILE)
     item_ids = ["<pad>", *sorted({i for s in train for i in s})]
     index = {item: n for n, item in enumerate(item_ids)}
     known = ([index[i] for i in s if i in index] for s in valid)

@@ -5,16 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CHAMPION_KEY = "analytics/models/champion.json"
-# What serving needs from a model folder (the SavedModel beside them is for endpoints).
+# What serving needs from a model folder (the SavedModel beside them is for endpoints):
+# the deep model's NumPy weights, the V-SKNN floor's session index, the item ids of both.
 WEIGHTS_FILE = "weights.npz"
+KNN_FILE = "knn.npz"
 VOCABULARY_FILE = "vocabulary.json"
 MANIFEST_FILE = "manifest.json"
-MODEL_FILES = (WEIGHTS_FILE, VOCABULARY_FILE, MANIFEST_FILE)
+MODEL_FILES = (WEIGHTS_FILE, KNN_FILE, VOCABULARY_FILE, MANIFEST_FILE)
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
 # A training set's counts, split time and source partitions, beside its Parquet folders.
 TRAINING_SET_MANIFEST = "manifest.json"
-TRAINING_SET_CHANNELS = ("train", "validation", "vocabulary")
+# latest: the validation window's sessions with every item, which the served model also
+# learns from after the gate (train.py).
+TRAINING_SET_CHANNELS = ("train", "validation", "latest", "vocabulary")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """The session model (TensorFlow/Keras), trained end to end on next-item prediction.
 
-The model is an ensemble of a few members trained independently (own seed; even and odd
-members read the sessions differently, see train.py); it serves the mean of their next-item
-probabilities. In each member a GRU reads the session's
-items (left-padded, masked) into a state; the state scores the catalogue two ways, added as
-logits of one full softmax over the catalogue:
+The model is an ensemble of a few members trained independently on the same examples (each
+with its own seed and shuffling, ``shoprec.training``); it serves the mean of their next-item
+probabilities. In each member a GRU reads the session's items (left-padded, masked) into a
+state; the state scores the catalogue two ways, added as logits of one full softmax over the
+catalogue:
 
-* content: a dense layer over the state (what sessions like this one click next);
+* content: the state, projected into the item embedding space, scored against every item's
+  embedding (the input embedding is the output one: an item's row learns from being clicked
+  and from leading to clicks, which matters on a small catalogue with few clicks per item);
 * repeats: the session's own items, each weighted per position by the state (a third of the
   next clicks in YooChoose go back to an item already in the session).
 
@@ -21,21 +23,24 @@ from typing import Any
 
 import numpy as np
 
+PADDING = "<pad>"  # the vocabulary's entry 0, never an item
 # Serving array name → (layer, index of the layer's weight).
 WEIGHTS = {
     "embedding": ("item_embedding", 0),
     "gru_kernel": ("gru", 0),
     "gru_recurrent": ("gru", 1),
     "gru_bias": ("gru", 2),
-    "dense_kernel": ("scores", 0),
-    "dense_bias": ("scores", 1),
+    "projection_kernel": ("projection", 0),
+    "projection_bias": ("projection", 1),
+    "item_bias": ("scores", 0),
     "repeat_kernel": ("repeat_weights", 0),
     "repeat_bias": ("repeat_weights", 1),
     "repeat_position": ("repeat_positions", 0),
 }
 
 
-def _position_scale() -> type:
+def _layers() -> tuple[type, type]:
+    """The model's own layers (made where Keras is imported: serving never imports it)."""
     import keras
 
     class PositionScale(keras.layers.Layer):
@@ -47,7 +52,23 @@ def _position_scale() -> type:
         def call(self, inputs: Any) -> Any:
             return inputs * keras.ops.softplus(self.position)
 
-    return PositionScale
+    class ItemScores(keras.layers.Layer):
+        """Logits of every item: a query in embedding space against the item embeddings
+        (shared with the input), plus a learned bias per item."""
+
+        def __init__(self, embedding: Any, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.embedding = embedding
+
+        def build(self, input_shape: Any) -> None:
+            items = self.embedding.input_dim
+            self.bias = self.add_weight(shape=(items,), initializer="zeros")
+
+        def call(self, query: Any) -> Any:
+            embeddings = keras.ops.transpose(self.embedding.embeddings)
+            return keras.ops.matmul(query, embeddings) + self.bias
+
+    return PositionScale, ItemScores
 
 
 def build_member(catalogue_size: int, embedding_dim: int, max_length: int, dropout: float) -> Any:
@@ -56,17 +77,18 @@ def build_member(catalogue_size: int, embedding_dim: int, max_length: int, dropo
     import keras
     from keras import ops
 
-    PositionScale = _position_scale()  # noqa: N806 (a class, made where Keras is imported)
+    PositionScale, ItemScores = _layers()  # noqa: N806 (classes)
     items = keras.Input(shape=(max_length,), dtype="int32", name="items")
     present = ops.cast(ops.greater(items, 0), "float32")
-    embedded = keras.layers.Embedding(
+    embedding = keras.layers.Embedding(
         catalogue_size, embedding_dim, mask_zero=True, name="item_embedding"
-    )(items)
-    embedded = keras.layers.Dropout(dropout)(embedded)
+    )
+    embedded = keras.layers.Dropout(dropout)(embedding(items))
     state = keras.layers.GRU(embedding_dim, reset_after=True, name="gru")(embedded)
     state = keras.layers.Dropout(dropout)(state)
 
-    content = keras.layers.Dense(catalogue_size, name="scores")(state)
+    query = keras.layers.Dense(embedding_dim, name="projection")(state)
+    content = ItemScores(embedding, name="scores")(query)
     weights = keras.layers.Dense(max_length, activation="softplus", name="repeat_weights")(state)
     weights = PositionScale(name="repeat_positions")(weights) * present
     repeats = ops.einsum("bl,blv->bv", weights, ops.one_hot(items, catalogue_size))
@@ -122,6 +144,6 @@ def warm_start(member: Any, number: int, champion: dict[str, np.ndarray]) -> Non
 
 
 def grown_vocabulary(champion: Sequence[str], current: Sequence[str]) -> list[str]:
-    """The champion's item ids in their order, then this run's new items in theirs."""
+    """The champion's item ids in their order, then this run's new items in theirs (once)."""
     known = set(champion)
-    return [*champion, *(item for item in current if item not in known)]
+    return [*champion, *dict.fromkeys(item for item in current if item not in known)]

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shoprec import tiers
 from shoprec.layout import CHAMPION_KEY, MANIFEST_FILE, MODEL_FILES, LakeLayout
 
 
@@ -56,11 +57,10 @@ def training_minutes_since(s3: Any, layout: LakeLayout, since: float) -> float:
 
 
 # The gate ranks on MRR@20 (is the next click near the top, where shoppers look) and records
-# HR@20 beside it. The floor is the strongest baseline: a model that cannot beat it has no
-# reason to serve.
+# HR@20 beside it. The floor is the better V-SKNN variant on this run's validation day: a deep
+# model that cannot beat it has no reason to serve, and the floor serves in its place.
 GATE_METRIC = "mrr@20"
 RECORDED_METRICS = ("hr@20", "mrr@20")
-FLOOR = "vsknn"
 
 
 def _beats(challenger: dict[str, float], other: dict[str, float]) -> bool:
@@ -71,19 +71,42 @@ def _scores(metrics: dict[str, float]) -> str:
     return " ".join(f"{m} {metrics[m]:.4f}" for m in RECORDED_METRICS)
 
 
+def _named(names: list[str], metrics: dict[str, dict[str, float]]) -> str:
+    return ", ".join(f"{name} ({_scores(metrics[name])})" for name in names)
+
+
 def gate(metrics: dict[str, dict[str, float]], champion_version: str | None) -> dict[str, Any]:
-    """The promotion decision of a trained model, from metrics measured on one validation set:
-    ``model`` (the challenger), ``champion`` (the serving model, when there is one) and the
-    ``vsknn`` floor. The challenger must beat both on ``GATE_METRIC``."""
-    challenger, floor = metrics["model"], metrics[FLOOR]
-    rivals = {FLOOR: floor} | ({"champion": metrics["champion"]} if champion_version else {})
-    beaten = [name for name, rival in rivals.items() if not _beats(challenger, rival)]
-    verdict = "does not beat" if beaten else "beats"
-    reason = f"challenger ({_scores(challenger)}) {verdict} " + ", ".join(
-        f"{name} ({_scores(rivals[name])})" for name in (beaten or rivals)
+    """What a trained model folder should serve, from metrics measured on one validation day:
+    ``model`` (the challenger), the V-SKNN variants and, when the champion serves a deep
+    model, ``champion``. ``serve`` is ``model`` when the challenger beats the champion and
+    the floor on ``GATE_METRIC``; otherwise a deep champion that beats the floor keeps serving
+    (``reject``); otherwise no deep model beats the floor and the floor serves (``serve`` is
+    the V-SKNN variant)."""
+    challenger = metrics["model"]
+    floor = max(
+        (n for n in tiers.VSKNN_VARIANTS if n in metrics), key=lambda n: metrics[n][GATE_METRIC]
     )
+    rivals = [floor, *(["champion"] if "champion" in metrics else [])]
+    beaten = [name for name in rivals if not _beats(challenger, metrics[name])]
+    if not beaten:
+        decision, serve = "promote", tiers.MODEL
+        reason = f"challenger ({_scores(challenger)}) beats {_named(rivals, metrics)}"
+    elif "champion" in metrics and _beats(metrics["champion"], metrics[floor]):
+        decision, serve = "reject", tiers.MODEL
+        reason = (
+            f"challenger ({_scores(challenger)}) does not beat {_named(beaten, metrics)}; "
+            "the champion keeps serving"
+        )
+    else:
+        decision, serve = "promote", floor
+        deep = ["model", *(["champion"] if "champion" in metrics else [])]
+        reason = (
+            f"no deep model beats {_named([floor], metrics)}: {_named(deep, metrics)}; "
+            f"the {floor} floor serves"
+        )
     return {
-        "decision": "reject" if beaten else "promote",
+        "decision": decision,
+        "serve": serve,
         "reason": reason,
         "champion_version": champion_version,
         "metric": GATE_METRIC,
@@ -112,17 +135,31 @@ def promote(s3: Any, layout: LakeLayout, version: str, reason: str) -> dict[str,
     return _write_champion(s3, layout, version, reason, earlier)
 
 
+def served_tier(manifest: dict[str, Any]) -> str:
+    """The tier a model folder serves: what its gate decided (``model`` or a V-SKNN variant)."""
+    return str(manifest.get("gate", {}).get("serve", tiers.MODEL))
+
+
 def promote_if_accepted(s3: Any, layout: LakeLayout, version: str) -> dict[str, Any]:
-    """Apply the gate decision recorded in the model's manifest at training time."""
-    decision = read_manifest(s3, layout, version)["gate"]
+    """Apply the gate decision recorded in the model's manifest at training time; say which
+    version and tier serve afterwards (``serving``: None while nothing does)."""
+    manifest = read_manifest(s3, layout, version)
+    decision = manifest["gate"]
     current = read_champion(s3, layout)
     serving = current["version"] if current else None
     if decision["decision"] != "promote":
-        return {"promoted": False, "reason": decision["reason"]}
-    if serving != decision["champion_version"]:
+        result = {"promoted": False, "reason": decision["reason"]}
+    elif serving != decision["champion_version"]:
         reason = f"champion changed to {serving} after the gate compared against it; retrain"
-        return {"promoted": False, "reason": reason}
-    return {"promoted": True, **promote(s3, layout, version, decision["reason"])}
+        result = {"promoted": False, "reason": reason}
+    else:
+        pointer = promote(s3, layout, version, decision["reason"])
+        return {"promoted": True, **pointer, "serving": _serving(version, manifest)}
+    return result | {"serving": serving and _serving(serving, read_manifest(s3, layout, serving))}
+
+
+def _serving(version: str, manifest: dict[str, Any]) -> dict[str, str]:
+    return {"version": version, "tier": served_tier(manifest)}
 
 
 class NothingToRollBack(RuntimeError):

@@ -1,8 +1,14 @@
-"""Serving without TensorFlow: the session model (``shoprec.model``) in NumPy.
+"""Serving without TensorFlow: the tiers a model folder can serve, in NumPy.
 
-The GRU follows Keras' ``reset_after=True`` equations with gate order z | r | h, masked
-(left) padding keeps the state, and the content and repeat logits add up as in
-the trained model, so the scores equal TensorFlow's (a parity test checks it).
+* ``model``: the session model (``shoprec.model``). The GRU follows Keras' ``reset_after=True``
+  equations with gate order z | r | h, masked (left) padding keeps the state, and the content
+  and repeat logits add up as in the trained model, so the scores equal TensorFlow's (a
+  parity test checks it).
+* ``vsknn``: the V-SKNN floor (``shoprec.knn``) over the folder's session index, served when
+  no deep model beat it at the gate (``shoprec.registry.gate``).
+* ``popular``: the most popular items, for a session without a known item (either tier).
+
+``load`` reads which tier a folder serves from the gate decision in its manifest.
 """
 
 from __future__ import annotations
@@ -15,8 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from shoprec.layout import MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
+from shoprec.knn import SessionIndex
+from shoprec.layout import KNN_FILE, MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
 from shoprec.model import left_pad
+from shoprec.ranking import popularity_order, top_k
+from shoprec.registry import served_tier
+from shoprec.tiers import MODEL, VSKNN, VSKNN_IDF
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -38,7 +48,8 @@ def _member_logits(w: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
         r = _sigmoid(x[:, units : 2 * units] + r_in[:, units : 2 * units])
         candidate = np.tanh(x[:, 2 * units :] + r * r_in[:, 2 * units :])
         h = np.where((step > 0)[:, None], z * h + (1.0 - z) * candidate, h)
-    logits = h @ w["dense_kernel"] + w["dense_bias"]
+    query = h @ w["projection_kernel"] + w["projection_bias"]
+    logits = query @ w["embedding"].T + w["item_bias"]
     repeat = _softplus(h @ w["repeat_kernel"] + w["repeat_bias"]) * _softplus(w["repeat_position"])
     repeat *= batch > 0
     np.add.at(logits, (np.arange(len(batch))[:, None], batch), repeat)
@@ -60,7 +71,7 @@ class SessionScorer:
     def scores(self, batch: np.ndarray) -> np.ndarray:
         """Log of the members' mean next-item probability, for each row of left-padded item
         indices; the padding column is -inf."""
-        mean = np.zeros((len(batch), self.weights["member0.dense_bias"].shape[0]))
+        mean = np.zeros((len(batch), self.weights["member0.item_bias"].shape[0]))
         members = self.members
         for weights in members:
             logits = _member_logits(weights, batch)
@@ -75,14 +86,18 @@ class SessionScorer:
 @dataclass(frozen=True)
 class Recommendation:
     items: list[tuple[str, float]]
-    tier: str  # "model" or "popular" (no known item in the session)
+    tier: str  # "model", "vsknn" or "popular" (no known item in the session)
 
 
-class SessionRecommender:
-    def __init__(self, scorer: SessionScorer, item_ids: list[str], manifest: dict[str, Any]):
-        self.scorer, self.item_ids, self.manifest = scorer, item_ids, manifest
+class Recommender:
+    """What the tiers share: the folder's vocabulary and manifest, and the popular items for
+    a session without a known item. A tier implements ``_ranked``."""
+
+    tier = ""
+
+    def __init__(self, item_ids: list[str], manifest: dict[str, Any]):
+        self.item_ids, self.manifest = item_ids, manifest
         self.index = {item: i for i, item in enumerate(item_ids) if i > 0}
-        self.max_length = int(manifest["hyperparameters"]["max_length"])
         popular = [self.index[i] for i in manifest["popular_items"] if i in self.index]
         self.popular = np.asarray(popular, dtype=np.int64)
 
@@ -94,28 +109,84 @@ class SessionRecommender:
     def catalogue_size(self) -> int:
         return len(self.item_ids) - 1
 
+    def recommend(self, session_items: list[str], k: int) -> Recommendation:
+        known = [self.index[i] for i in session_items if i in self.index]
+        if known:
+            top, scores = self._ranked(known, min(k, self.catalogue_size))
+            tier = self.tier
+        else:
+            top = self.popular[:k]
+            scores = 1.0 / (np.arange(len(top)) + 1.0)  # rank-based score, best first
+            tier = "popular"
+        return Recommendation(
+            [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)], tier
+        )
+
+    def _ranked(self, known: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k best item indices for a session of known items, best first, and scores."""
+        raise NotImplementedError
+
+
+class SessionRecommender(Recommender):
+    """The session model; scores are next-item probabilities."""
+
+    tier = MODEL
+
+    def __init__(self, scorer: SessionScorer, item_ids: list[str], manifest: dict[str, Any]):
+        super().__init__(item_ids, manifest)
+        self.scorer = scorer
+        self.max_length = int(manifest["hyperparameters"]["max_length"])
+
     @classmethod
     def load(cls, directory: Path) -> SessionRecommender:
         with np.load(directory / WEIGHTS_FILE) as data:
             weights = {name: data[name] for name in data.files}
-        item_ids = json.loads((directory / VOCABULARY_FILE).read_text())
-        manifest = json.loads((directory / MANIFEST_FILE).read_text())
-        return cls(SessionScorer(weights), item_ids, manifest)
+        return cls(SessionScorer(weights), *_vocabulary_and_manifest(directory))
 
-    def recommend(self, session_items: list[str], k: int) -> Recommendation:
-        known = [self.index[i] for i in session_items if i in self.index][-self.max_length :]
-        if not known:
-            top = self.popular[:k]
-            scores = 1.0 / (np.arange(len(top)) + 1.0)  # rank-based score, best first
-            return Recommendation(
-                [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)], "popular"
-            )
-        logits = self.scorer.scores(left_pad([known], self.max_length))[0]
-        k = min(k, self.catalogue_size)
+    def _ranked(self, known: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+        logits = self.scorer.scores(left_pad([known[-self.max_length :]], self.max_length))[0]
         top = np.argpartition(-logits, k - 1)[:k]
         top = top[np.argsort(-logits[top], kind="stable")]
         probabilities = np.exp(logits[top] - logits[top[0]])
         probabilities /= np.exp(logits[1:] - logits[top[0]]).sum()
-        return Recommendation(
-            [(self.item_ids[i], float(p)) for i, p in zip(top, probabilities, strict=True)], "model"
+        return top, probabilities
+
+
+class KnnRecommender(Recommender):
+    """The V-SKNN floor; scores are each item's share of the neighbours' votes, ties by
+    training popularity (the evaluation protocol's order)."""
+
+    tier = VSKNN
+
+    def __init__(
+        self, index: SessionIndex, idf: bool, item_ids: list[str], manifest: dict[str, Any]
+    ):
+        super().__init__(item_ids, manifest)
+        self.sessions = index
+        self.weights = index.idf() if idf else None
+        self.popularity = popularity_order(index.clicks)
+
+    @classmethod
+    def load(cls, directory: Path, idf: bool) -> KnnRecommender:
+        return cls(
+            SessionIndex.load(directory / KNN_FILE), idf, *_vocabulary_and_manifest(directory)
         )
+
+    def _ranked(self, known: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.sessions.scores(known, self.weights)
+        top = top_k(scores[None, :], self.popularity, k)[0]
+        return top, scores[top] / max(scores.sum(), 1e-12)
+
+
+def _vocabulary_and_manifest(directory: Path) -> tuple[list[str], dict[str, Any]]:
+    item_ids = json.loads((directory / VOCABULARY_FILE).read_text())
+    return item_ids, json.loads((directory / MANIFEST_FILE).read_text())
+
+
+def load(directory: Path) -> Recommender:
+    """The tier a model folder serves: its deep model, or the V-SKNN floor (plain or idf)
+    where the gate let the floor serve."""
+    served = served_tier(json.loads((directory / MANIFEST_FILE).read_text()))
+    if served == MODEL:
+        return SessionRecommender.load(directory)
+    return KnnRecommender.load(directory, idf=served == VSKNN_IDF)

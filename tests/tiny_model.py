@@ -1,9 +1,12 @@
-"""A tiny random session model in the serving format (5 items), for tests that need one."""
+"""A tiny random session model in the serving format (5 items), with the V-SKNN floor's
+session index beside it, for tests that need a model folder."""
 
 import json
 from pathlib import Path
 
 import numpy as np
+
+from shoprec.knn import SessionIndex
 
 MAX_LENGTH = 4
 
@@ -21,14 +24,17 @@ def write_tiny_model(directory: Path, version: str, gate: dict | None = None) ->
         "gru_kernel": array(units, 3 * units),
         "gru_recurrent": array(units, 3 * units),
         "gru_bias": array(2, 3 * units),
-        "dense_kernel": array(units, items),
-        "dense_bias": np.zeros(items, dtype=np.float32),
+        "projection_kernel": array(units, units),
+        "projection_bias": array(units),
+        "item_bias": np.zeros(items, dtype=np.float32),
         "repeat_kernel": array(units, MAX_LENGTH),
         "repeat_bias": array(MAX_LENGTH),
         "repeat_position": array(MAX_LENGTH),
     }
     directory.mkdir(parents=True, exist_ok=True)
     np.savez(directory / "weights.npz", **{f"member0.{k}": v for k, v in weights.items()})
+    sessions = [[1, 2], [2, 3, 1], [4, 5], [3, 3, 1]]  # items a..e = 1..5
+    SessionIndex.build(sessions, range(len(sessions)), items).save(directory / "knn.npz")
     (directory / "vocabulary.json").write_text(json.dumps(["<pad>", "a", "b", "c", "d", "e"]))
     manifest = {
         "model_version": version,

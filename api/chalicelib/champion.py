@@ -1,4 +1,8 @@
-"""The model in service: follows the champion pointer, re-reading it at most every N seconds."""
+"""The model in service: follows the champion pointer, re-reading it at most every N seconds.
+
+The champion folder serves its deep model or, where the gate let it, the V-SKNN floor
+(``shoprec.serving.load``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shoprec import registry
+from shoprec import registry, serving
 from shoprec.layout import LakeLayout
-from shoprec.serving import SessionRecommender
 
 
 class NoChampion(RuntimeError):
@@ -20,12 +23,12 @@ class NoChampion(RuntimeError):
 class ChampionHolder:
     def __init__(self, s3: Any, layout: LakeLayout, refresh_seconds: float):
         self.s3, self.layout, self.refresh_seconds = s3, layout, refresh_seconds
-        self._model: SessionRecommender | None = None
+        self._model: serving.Recommender | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
         self._cache = Path(tempfile.gettempdir()) / "shoprec-models"
 
-    def get(self) -> SessionRecommender:
+    def get(self) -> serving.Recommender:
         with self._lock:
             if time.monotonic() - self._checked_at >= self.refresh_seconds:
                 self._refresh()
@@ -41,4 +44,4 @@ class ChampionHolder:
         directory = registry.download(
             self.s3, self.layout, pointer["version"], self._cache / pointer["version"]
         )
-        self._model = SessionRecommender.load(directory)
+        self._model = serving.load(directory)

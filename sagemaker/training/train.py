@@ -2,13 +2,19 @@
 
 Hyperparameters arrive as ``--name value`` (``shoprec.contracts.TrainingHyperparameters``);
 paths come from the ``SM_*`` variables, with local defaults so ``python train.py`` also runs
-on a laptop. Channels: ``train``, ``validation``, ``vocabulary`` (the training set),
-``lineage`` (its manifest) and, when a model serves, ``champion`` (its folder): the run
+on a laptop. Channels: ``train``, ``validation``, ``latest``, ``vocabulary`` (the training
+set), ``lineage`` (its manifest) and, when a model serves, ``champion`` (its folder): the run
 warm-starts from it and the gate compares against it on this run's validation data.
 
-Writes to the model dir: the SavedModel (``saved_model/1/``), the NumPy serving artifact,
-the vocabulary, ``metrics.json``, ``report.html`` and ``manifest.json`` (metrics, gate
-decision, lineage).
+A cycle (``shoprec.training``): the members learn from ``train``; the gate compares them,
+the champion and the V-SKNN variants on ``validation`` (the latest day, items known to
+``train``: like with like); a model that is to serve is then trained again, same recipe and
+starting weights, on ``train`` and ``latest`` (every session and item of the latest day), so
+that it has seen every day up to the cycle. The V-SKNN floor's index covers the same sessions.
+
+Writes to the model dir: the SavedModel (``saved_model/1/``), the NumPy serving artifacts
+(model weights, V-SKNN index), the vocabulary, ``metrics.json``, ``report.html`` and
+``manifest.json`` (metrics, gate decision, lineage).
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from shoprec import logs, registry, report
-from shoprec.baselines import BASELINES, Baselines, top_k
+from shoprec import logs, registry, report, tiers
+from shoprec.baselines import BASELINES, Baselines
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import evaluate
+from shoprec.knn import SessionIndex
 from shoprec.layout import (
+    KNN_FILE,
     MANIFEST_FILE,
     METRICS_FILE,
     REPORT_FILE,
@@ -37,14 +45,23 @@ from shoprec.layout import (
 )
 from shoprec.lineage import CODE_VERSION_FILE, code_version
 from shoprec.model import (
+    PADDING,
+    WEIGHTS,
     build_ensemble,
-    build_member,
     grown_vocabulary,
     left_pad,
     serving_weights,
-    warm_start,
+    weight_name,
 )
+from shoprec.ranking import popularity_order, top_k
 from shoprec.serving import SessionRecommender
+from shoprec.training import (
+    build_members,
+    ensemble_recommender,
+    examples,
+    fit,
+    read_sessions,
+)
 
 POPULAR_ITEMS_KEPT = 100
 
@@ -53,35 +70,38 @@ def _channel(name: str) -> Path:
     return Path(os.environ.get(f"SM_CHANNEL_{name.upper()}", f"data/{name}"))
 
 
-def _sessions(directory: Path, index: dict[str, int]) -> tuple[list[list[int]], np.ndarray]:
-    """Sessions as item indices, and each session's end time (seconds; recency for V-SKNN)."""
-    table = pq.read_table(directory)
-    sessions = [[index[i] for i in items] for items in table.column("items").to_pylist()]
-    ends = table.column("end_time").cast("int64").to_numpy() / 1e6  # microseconds → seconds
-    return sessions, ends
+def _sessions(name: str, index: dict[str, int]) -> tuple[list[list[int]], list[float]]:
+    """A channel's sessions as item indices, and their end times."""
+    sessions, ends = read_sessions(_channel(name))
+    return [[index[i] for i in s] for s in sessions], ends
 
 
-def _examples(
-    sessions: list[list[int]], max_length: int, short_contexts: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each session read forwards and backwards; for every next item, its whole prefix and
-    the last ``short_contexts`` shorter contexts before it. The backward reading teaches
-    which items go together whatever their order, the short contexts what follows an item
-    wherever it sits (README, "Model quality")."""
-    readings = [*sessions, *(s[::-1] for s in sessions)]
-    pairs = [
-        (s[start:t], s[t])
-        for s in readings
-        for t in range(1, len(s))
-        for start in sorted({0, *range(max(0, t - short_contexts), t)})
-    ]
-    x = left_pad([context for context, _ in pairs], max_length)
-    return x, np.asarray([target for _, target in pairs], dtype=np.int32)
+def _latest_items() -> list[str]:
+    """Every item of the latest day; none from a training set built before that channel."""
+    if not _channel("latest").exists():
+        return []
+    return sorted({i for s in read_sessions(_channel("latest"))[0] for i in s})
 
 
-def _champion() -> SessionRecommender | None:
+def _item_ids(champion: SessionRecommender | None) -> list[str]:
+    """The champion's items in their order, then the training set's (its vocabulary order),
+    then the items first seen in the latest day: the vocabulary only grows."""
+    vocabulary = pq.read_table(_channel("vocabulary")).sort_by("item_index")
+    trained = [str(i) for i in vocabulary.column("item_id").to_pylist()]
+    return grown_vocabulary(champion.item_ids if champion else [PADDING], trained + _latest_items())
+
+
+def _champion() -> tuple[str | None, SessionRecommender | None]:
+    """The serving champion's version, and its deep model where this code can run it: a
+    champion of an earlier architecture (other weight arrays) is neither warm-started from
+    nor judged, but the gate still records that it was the champion."""
     folder = _channel("champion")
-    return SessionRecommender.load(folder) if (folder / WEIGHTS_FILE).exists() else None
+    if not (folder / MANIFEST_FILE).exists():
+        return None, None
+    version = json.loads((folder / MANIFEST_FILE).read_text())["model_version"]
+    with np.load(folder / WEIGHTS_FILE) as weights:
+        runnable = all(weight_name(0, name) in weights.files for name in WEIGHTS)
+    return version, SessionRecommender.load(folder) if runnable else None
 
 
 def _code_version() -> str:
@@ -107,6 +127,22 @@ def _champion_recommender(champion: SessionRecommender, baselines: Baselines, ba
     return recommend
 
 
+def _judge(
+    recommend: Any, validation: list, baselines: Baselines, champion: SessionRecommender | None
+) -> dict[str, dict[str, float]]:
+    """The challenger, every baseline and a champion that serves its deep model, on the
+    validation day."""
+    metrics = {"model": evaluate(recommend, validation, baselines.clicks)}
+    for name in BASELINES:
+        metrics[name] = evaluate(
+            lambda p, k, n=name: baselines.recommend(n, p, k), validation, baselines.clicks
+        )
+    if champion and registry.served_tier(champion.manifest) == tiers.MODEL:
+        recommend_champion = _champion_recommender(champion, baselines)
+        metrics["champion"] = evaluate(recommend_champion, validation, baselines.clicks)
+    return metrics
+
+
 def main(argv: list[str]) -> dict[str, object]:
     import keras
     import tensorflow as tf
@@ -115,97 +151,77 @@ def main(argv: list[str]) -> dict[str, object]:
     logger = logs.configure("train", hp.model_version)
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "model"))
 
-    vocabulary = pq.read_table(_channel("vocabulary")).sort_by("item_index")
-    current = ["<pad>"] + [str(i) for i in vocabulary.column("item_id").to_pylist()]
-    champion = _champion()
-    item_ids = grown_vocabulary(champion.item_ids, current) if champion else current
+    champion_version, champion = _champion()
+    item_ids = _item_ids(champion)
     index = {item: i for i, item in enumerate(item_ids)}
-    train, train_ends = _sessions(_channel("train"), index)
-    validation, _ = _sessions(_channel("validation"), index)
-    # Members alternate two readings of the same sessions, for diversity: even members also
-    # learn from short contexts (the stronger HR@20), odd ones from whole prefixes only (MRR@20).
-    readings = (hp.short_contexts, 0)[: hp.members]  # built only for the members there are
-    views = [_examples(train, hp.max_length, contexts) for contexts in readings]
+    train, train_ends = _sessions("train", index)
+    validation, _ = _sessions("validation", index)
+    latest, latest_ends = _sessions("latest", index) if _channel("latest").exists() else ([], [])
+    data = examples(train, hp.max_length)
     baselines = Baselines(train, len(item_ids), train_ends)
     logs.log(
         logger,
         "data loaded",
         items=len(item_ids) - 1,
         new_items=len(item_ids) - len(champion.item_ids) if champion else len(item_ids) - 1,
+        champion=champion_version,
         warm_start_from=champion.version if champion else None,
         train_sessions=len(train),
         validation_sessions=len(validation),
-        examples=[len(y) for _, y in views],
+        latest_sessions=len(latest),
+        examples=len(data[1]),
     )
 
-    members = []
-    for number in range(hp.members):
-        keras.utils.set_random_seed(hp.seed + 1000 * number)
-        member = build_member(len(item_ids), hp.embedding_dim, hp.max_length, hp.dropout)
-        if champion and number < len(champion.scorer.members):
-            warm_start(member, number, champion.scorer.weights)
-        member.compile(
-            optimizer=keras.optimizers.Adam(hp.learning_rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            jit_compile=True,
-        )
-        members.append(member)
+    starting_weights = champion.scorer.weights if champion else None
+    members = build_members(hp, len(item_ids), starting_weights)
     model = build_ensemble(members)
+    recommend = ensemble_recommender(model, hp.max_length, baselines.popularity_order)
 
-    def recommend(prefixes: list, k: int) -> np.ndarray:
-        logits = model.predict_on_batch(left_pad(prefixes, hp.max_length))
-        return top_k(logits, baselines.popularity_order, k)
-
-    curves: dict[str, list[float]] = {"loss": [], "hr@20": [], "mrr@20": [], "seconds": []}
-    for epoch in range(1, hp.epochs + 1):
-        started = time.perf_counter()
-        losses = [
-            m.fit(*views[n % 2], batch_size=hp.batch_size, epochs=1, shuffle=True, verbose=0)
-            for n, m in enumerate(members)
-        ]
-        curves["seconds"].append(round(time.perf_counter() - started, 2))
-        curves["loss"].append(float(np.mean([h.history["loss"][0] for h in losses])))
+    def validate(epoch: int) -> dict[str, float]:
         validated = evaluate(recommend, validation, baselines.clicks)
-        for name in ("hr@20", "mrr@20"):
-            curves[name].append(validated[name])
-        logs.log(logger, "epoch", epoch=epoch, **{k: v[-1] for k, v in curves.items()})
-        print(
-            f"epoch {epoch}/{hp.epochs}: loss {curves['loss'][-1]:.3f}, validation HR@20 "
-            f"{curves['hr@20'][-1]:.3f} MRR@20 {curves['mrr@20'][-1]:.3f} "
-            f"({curves['seconds'][-1]:.0f}s)",
-            flush=True,
-        )
+        logs.log(logger, "epoch", epoch=epoch, **{m: validated[m] for m in ("hr@20", "mrr@20")})
+        return {m: validated[m] for m in ("hr@20", "mrr@20")}
 
+    curves = fit(members, data, hp, validate)
     started = time.perf_counter()
-    metrics = {"model": evaluate(recommend, validation, baselines.clicks)}
-    for name in BASELINES:
-        metrics[name] = evaluate(
-            lambda p, k, n=name: baselines.recommend(n, p, k), validation, baselines.clicks
-        )
-    if champion:
-        metrics["champion"] = evaluate(
-            _champion_recommender(champion, baselines),
-            validation,
-            baselines.clicks,
-        )
+    metrics = _judge(recommend, validation, baselines, champion)
     evaluation_seconds = round(time.perf_counter() - started, 1)
-    gate = registry.gate(metrics, champion.version if champion else None)
+    gate = registry.gate(metrics, champion_version)
     logs.log(logger, "evaluated", metrics=metrics, gate=gate)
+
+    window, window_ends = train + latest, train_ends + latest_ends
+    serves_model = gate["decision"] == "promote" and gate["serve"] == tiers.MODEL
+    refit: dict[str, list[float]] = {"loss": [], "seconds": []}
+    if serves_model and latest:
+        members = build_members(hp, len(item_ids), starting_weights)
+        model = build_ensemble(members)
+        refit = fit(members, examples(window, hp.max_length), hp)
+        logs.log(logger, "trained again with the latest day", sessions=len(window), **refit)
 
     model_dir.mkdir(parents=True, exist_ok=True)
     model.export(str(model_dir / "saved_model" / "1"), format="tf_saved_model", verbose=False)
     np.savez(model_dir / WEIGHTS_FILE, **serving_weights(members))
+    sessions = SessionIndex.build(window, window_ends, len(item_ids))
+    sessions.save(model_dir / KNN_FILE)
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(item_ids))
     (model_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     lineage_file = _channel("lineage") / TRAINING_SET_MANIFEST
-    popular = [item_ids[i] for i in baselines.popularity_order[:POPULAR_ITEMS_KEPT]]
+    popular = [item_ids[i] for i in popularity_order(sessions.clicks)[:POPULAR_ITEMS_KEPT]]
     manifest: dict[str, Any] = {
         "model_version": hp.model_version,
         "data_run": hp.data_run,
         "hyperparameters": hp.to_hyperparameters(),
-        "metrics": metrics,
+        "metrics": metrics,  # the gate's: of the members trained without the latest day
         "gate": gate,
         "learning_curves": curves,
+        "served_training": {  # the served members' own training, after the gate
+            "with_latest_day": bool(refit["seconds"]),
+            "sessions": len(window) if refit["seconds"] else len(train),
+            "latest_sessions": len(latest),
+            "loss": refit["loss"],
+            "seconds": refit["seconds"],
+            "trained_through": max(window_ends if refit["seconds"] else train_ends, default=None),
+        },
         "lineage": {
             "data_run": hp.data_run,
             "training_set": json.loads(lineage_file.read_text()) if lineage_file.exists() else None,
@@ -214,17 +230,18 @@ def main(argv: list[str]) -> dict[str, object]:
             "warm_start_from": champion.version if champion else None,
             "framework": {"tensorflow": tf.__version__, "keras": keras.__version__},
         },
-        "train_seconds": round(sum(curves["seconds"]), 2),
+        "train_seconds": round(sum(curves["seconds"]) + sum(refit["seconds"]), 2),
         "evaluation_seconds": evaluation_seconds,
-        "examples": [int(len(y)) for _, y in views],  # per epoch: even, odd members
+        "examples": int(len(data[1])),  # per epoch and member
         "catalogue_size": len(item_ids) - 1,
-        "popular_items": popular,
+        "popular_items": popular,  # over every session up to the cycle
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (model_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
     (model_dir / REPORT_FILE).write_text(report.render(manifest))
     sample = [item_ids[i] for i in validation[0][:3]] if validation else popular[:3]
     summary = {"model_version": hp.model_version, "metrics": metrics, "gate": gate}
+    summary["served_training"] = manifest["served_training"]
     summary["sample_session"] = sample  # a real session prefix, for the demo's sample request
     print(json.dumps({"train": summary}))
     return manifest

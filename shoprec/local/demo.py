@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime
 from typing import Any
@@ -24,12 +25,13 @@ from shoprec.local.airflow import DAG_ID, Console
 from shoprec.local.dagrun import report
 from shoprec.local.runtime import Ports, read_env_file
 from shoprec.local.shop import Shop
-from shoprec.local.summary import cycle_table, cycles_page, reconciliation
+from shoprec.local.summary import cycle_table, cycles_page, reconciliation, serving_line
 
 CYCLES = 3  # days delivered one cycle at a time, after the history
 
 
 def sample_request(port: int, items: list[str]) -> tuple[str, str]:
+    """The request body and the API's answer (an error status is an answer too)."""
     body = json.dumps({"session_items": items, "k": 5})
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/recommendations",
@@ -37,8 +39,11 @@ def sample_request(port: int, items: list[str]) -> tuple[str, str]:
         method="POST",
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return body, response.read().decode()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return body, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return body, f"HTTP {error.code} {error.read().decode()}"
 
 
 def _seconds(timestamp: str) -> float:
@@ -101,7 +106,15 @@ def main(argv: list[str]) -> None:
     print(f"\ncharts across cycles: {cycles_page()}")
     print("\nthe last cycle's reconciliation:")
     print("\n".join(reconciliation(reports[-1])))
-    items = [str(item) for item in trained[-1]["train"].get("sample_session", [])][:3]
+    last = trained[-1]
+    served = last["train"]["served_training"]
+    if served["with_latest_day"]:
+        print(
+            f"\nthe last model trained again on all {served['sessions']:,} sessions of its "
+            f"window, the latest day's {served['latest_sessions']:,} included"
+        )
+    print(f"API serves {serving_line(last['promote'])}")
+    items = [str(item) for item in last["train"].get("sample_session", [])][:3]
     body, answer = sample_request(ports.api, items)
     print("\nsample request:")
     print(

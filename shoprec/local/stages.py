@@ -294,4 +294,7 @@ def promote(run_id: str, model_version: str) -> dict[str, Any]:
     result = registry.promote_if_accepted(aws.client("s3"), layout, model_version)
     verdict = "is champion" if result["promoted"] else "rejected"
     print(f"[promote] {model_version} {verdict}: {result['reason']}", flush=True)
+    if result["serving"]:
+        serving = result["serving"]
+        print(f"[promote] serving {serving['version']} ({serving['tier']} tier)", flush=True)
     return result

@@ -43,6 +43,15 @@ def _scores(metrics: dict[str, Any], name: str) -> str:
     )
 
 
+def serving_line(promoted: dict[str, Any]) -> str:
+    """Which version and tier serve, and why (the gate's reason)."""
+    serving = promoted.get("serving")
+    if not serving:
+        return f"nothing serves yet ({promoted['reason']}): the API answers 503"
+    why = promoted["reason"] if promoted["promoted"] else f"kept: {promoted['reason']}"
+    return f"{serving['version']}, {serving['tier']} tier ({why})"
+
+
 def cycle_table(runs: list[dict[str, Any]], reports: list[dict[str, dict[str, Any]]]) -> list[str]:
     """One row per DAG run: what arrived, what was staged, the training window, the model
     against V-SKNN on that cycle's validation split, the gate, and what the API serves after."""
@@ -55,8 +64,8 @@ def cycle_table(runs: list[dict[str, Any]], reports: list[dict[str, dict[str, An
         window = stages.get("build_training_set", {}).get("window") or {}
         metrics = stages.get("train", {}).get("metrics", {})
         promoted = stages.get("promote", {})
-        if promoted.get("promoted"):
-            serving = promoted["version"]
+        if promoted.get("serving"):
+            serving = f"{promoted['serving']['version']} ({promoted['serving']['tier']})"
         decided = stages.get("decide_training", {})
         decision = "promote" if promoted.get("promoted") else "reject" if promoted else "no train"
         rows.append(

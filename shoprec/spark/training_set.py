@@ -23,6 +23,7 @@ from shoprec.spark.sessions import assign_sessions
 class TrainingSet:
     train: DataFrame  # session_id, items (array<string>, in click order), start_time, end_time
     validation: DataFrame
+    latest: DataFrame  # the validation window's sessions with every item (new ones included)
     vocabulary: DataFrame  # item_id, item_index (1-based; 0 is padding), clicks
     split_time: str
     window: dict[str, str]  # first and last click of the sessions read (ISO times)
@@ -109,6 +110,7 @@ def build(
     return TrainingSet(
         train=_keep_known(train_raw, vocabulary),
         validation=_keep_known(validation_raw, vocabulary),
+        latest=validation_raw,
         vocabulary=vocabulary,
         split_time=split.isoformat(),
         window={"from": start.isoformat(), "to": end.isoformat()},

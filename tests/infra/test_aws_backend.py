@@ -183,5 +183,5 @@ def test_train_reads_deployed_parameters_and_names_jobs_the_role_may_start(dev):
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
         for c in created["InputDataConfig"]
     }
-    assert set(channels) == {"train", "validation", "vocabulary", "lineage", "champion"}
+    assert set(channels) == {"train", "validation", "latest", "vocabulary", "lineage", "champion"}
     assert channels["champion"] == "s3://v/analytics/models/v0/"  # warm start and the gate

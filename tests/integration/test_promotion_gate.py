@@ -1,4 +1,5 @@
-"""Promotion on real S3 (LocalStack): the champion pointer follows the gate's recorded decision."""
+"""Promotion on real S3 (LocalStack): the champion pointer follows the gate's recorded decision,
+and the API serves the tier that decision names."""
 
 import pytest
 from tiny_model import write_tiny_model
@@ -9,8 +10,13 @@ from shoprec.layout import LakeLayout
 pytestmark = [pytest.mark.integration]
 
 
-def _decision(verdict: str, against: str | None) -> dict:
-    return {"decision": verdict, "reason": f"{verdict} (test)", "champion_version": against}
+def _decision(verdict: str, against: str | None, serve: str = "model") -> dict:
+    return {
+        "decision": verdict,
+        "serve": serve,
+        "reason": f"{verdict} (test)",
+        "champion_version": against,
+    }
 
 
 def test_worse_challengers_are_rejected_and_better_ones_promoted(bucket, tmp_path):
@@ -26,7 +32,11 @@ def test_worse_challengers_are_rejected_and_better_ones_promoted(bucket, tmp_pat
 
     assert registry.promote_if_accepted(s3, layout, "v1")["promoted"]
     rejected = registry.promote_if_accepted(s3, layout, "v2")
-    assert rejected == {"promoted": False, "reason": "reject (test)"}
+    assert rejected == {
+        "promoted": False,
+        "reason": "reject (test)",
+        "serving": {"version": "v1", "tier": "model"},  # the champion keeps serving
+    }
     assert registry.read_champion(s3, layout)["version"] == "v1"
 
     promoted = registry.promote_if_accepted(s3, layout, "v3")
@@ -34,3 +44,15 @@ def test_worse_challengers_are_rejected_and_better_ones_promoted(bucket, tmp_pat
     stale = registry.promote_if_accepted(s3, layout, "v4")
     assert not stale["promoted"] and "champion changed to v3" in stale["reason"]
     assert registry.read_champion(s3, layout)["version"] == "v3"
+
+
+def test_when_no_deep_model_beats_the_floor_the_api_serves_the_floor(bucket, tmp_path):
+    from api.chalicelib.champion import ChampionHolder
+
+    s3, layout = aws.client("s3"), LakeLayout(bucket)
+    gate = _decision("promote", None, serve="vsknn_idf")
+    registry.publish(s3, layout, write_tiny_model(tmp_path / "v1", "v1", gate), "v1")
+    promoted = registry.promote_if_accepted(s3, layout, "v1")
+    assert promoted["serving"] == {"version": "v1", "tier": "vsknn_idf"}
+    served = ChampionHolder(s3, layout, refresh_seconds=0).get()
+    assert served.version == "v1" and served.recommend(["d"], 3).tier == "vsknn"

@@ -61,11 +61,13 @@ def test_time_split_vocabulary_and_filters(spark):
     dataset = build(_events(spark, rows), validation_days=1.0, min_item_support=1)
     train = {r["session_id"]: r["items"] for r in dataset.train.collect()}
     validation = {r["session_id"]: r["items"] for r in dataset.validation.collect()}
+    latest = {r["session_id"]: r["items"] for r in dataset.latest.collect()}
     vocabulary = {
         r["item_id"]: (r["item_index"], r["clicks"]) for r in dataset.vocabulary.collect()
     }
     assert train == {"t1": ["a", "b", "a"], "t2": ["b", "c"]}
     assert validation == {"v1": ["a", "c"]}  # unknown item dropped; v2 too short after that
+    assert latest == {"v1": ["a", "new", "c"], "v2": ["new", "b"]}  # every item, for training
     assert vocabulary == {"a": (1, 2), "b": (2, 2), "c": (3, 1)}
 
 

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import random
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from shoprec import serving
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import next_item_cases
+from shoprec.knn import SessionIndex
 from shoprec.model import build_member, left_pad, serving_weights, warm_start
 from shoprec.serving import SessionRecommender
 
@@ -38,17 +41,19 @@ def _sessions(rng: random.Random, count: int, items: range) -> list[list[str]]:
     return result
 
 
-def _train(root: Path, version: str, items: range, champion: Path | None = None) -> Path:
-    """One SageMaker-style run: channels on disk, ``SM_*`` variables, train.py's main."""
+def _train(
+    root: Path, version: str, items: range, fresh: range, champion: Path | None = None, epochs=3
+) -> Path:
+    """One SageMaker-style run: channels on disk, ``SM_*`` variables, train.py's main. The
+    latest day also walks over ``fresh``, items that no training session has."""
     rng = random.Random(version)
     train, validation = _sessions(rng, 1500, items), _sessions(rng, 200, items)
+    latest = validation + _sessions(rng, 300, range(items.start, fresh.stop))
     known = sorted({i for s in train for i in s})
-    ends = pa.array(range(len(train)), pa.int64()).cast(pa.timestamp("us"))
     channels = {
-        "train": pa.table({"items": train, "end_time": ends}),
-        "validation": pa.table(
-            {"items": [[i for i in s if i in known] for s in validation], "end_time": ends[:200]}
-        ),
+        "train": _channel(train),
+        "validation": _channel([[i for i in s if i in known] for s in validation], 10_000),
+        "latest": _channel(latest, 10_000),
         "vocabulary": pa.table(
             {"item_id": known, "item_index": range(1, len(known) + 1), "clicks": [1] * len(known)}
         ),
@@ -70,18 +75,27 @@ def _train(root: Path, version: str, items: range, champion: Path | None = None)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         hp = TrainingHyperparameters(
-            model_version=version, data_run=f"run-{version}", epochs=3, max_length=8
+            model_version=version, data_run=f"run-{version}", epochs=epochs, members=2, max_length=8
         )
         module.main([*hp.to_argv(), "--model_dir", "s3://ignored"])
     return root / version
 
 
+def _channel(sessions: list[list[str]], first_end: int = 0) -> pa.Table:
+    """Sessions as the training-set job writes them: end times in seconds, one apart, as
+    Spark's nanosecond timestamps."""
+    seconds = np.arange(first_end, first_end + len(sessions), dtype=np.int64)
+    ends = pa.array(seconds * 1_000_000_000).cast(pa.timestamp("ns"))
+    return pa.table({"items": sessions, "end_time": ends})
+
+
 @pytest.fixture(scope="module")
 def cycles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Day N on items 1000..1059; day N+1 warm-starts from it with ten new items."""
+    """Day N trains on items 1000..1059, and its latest day brings 1060..1064; day N+1
+    warm-starts from it, trains on 1000..1069 and its latest day brings 1070..1074."""
     root = tmp_path_factory.mktemp("sm")
-    first = _train(root, "v1", range(1000, 1060))
-    return first, _train(root, "v2", range(1000, 1070), champion=first)
+    first = _train(root, "v1", range(1000, 1060), range(1060, 1065))
+    return first, _train(root, "v2", range(1000, 1070), range(1070, 1075), champion=first)
 
 
 def _manifest(model: Path) -> dict:
@@ -94,7 +108,7 @@ def test_writes_model_artifacts_report_and_an_honest_manifest(cycles):
     assert manifest["model_version"] == "v1" and manifest["data_run"] == "run-v1"
     assert manifest["hyperparameters"]["epochs"] == "3"
     metrics = manifest["metrics"]
-    assert set(metrics) == {"model", "pop", "spop", "sr", "vsknn"}
+    assert set(metrics) == {"model", "pop", "spop", "sr", "vsknn", "vsknn_idf"}
     assert json.loads((model / "metrics.json").read_text()) == metrics
     assert len({m["predictions"] for m in metrics.values()}) == 1  # same split, same run
     assert metrics["model"]["hr@20"] > metrics["pop"]["hr@20"]  # POP cannot learn sequences
@@ -107,10 +121,26 @@ def test_writes_model_artifacts_report_and_an_honest_manifest(cycles):
     assert lineage["seed"] == 42 and lineage["warm_start_from"] is None
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", lineage["code_version"])  # this checkout
     assert manifest["gate"]["champion_version"] is None
-    assert manifest["gate"]["decision"] in {"promote", "reject"}
+    # The walk is learnable in order; V-SKNN ignores order: the model serves.
+    assert (manifest["gate"]["decision"], manifest["gate"]["serve"]) == ("promote", "model")
     report = (model / "report.html").read_text()
     assert report.count("<svg") == 4 and "<script" not in report
     assert (model / "saved_model" / "1" / "saved_model.pb").exists()
+
+
+def test_the_served_model_trained_on_the_latest_day_and_serves_its_new_items(cycles):
+    model = cycles[0]
+    served = _manifest(model)["served_training"]
+    assert served["with_latest_day"] and len(served["loss"]) == 3  # the same epochs again
+    assert (served["sessions"], served["latest_sessions"]) == (2000, 500)
+    assert served["trained_through"] == pytest.approx(10_499.0)  # the newest session
+    vocabulary = json.loads((model / "vocabulary.json").read_text())
+    assert vocabulary[-5:] == [str(i) for i in range(1060, 1065)]  # first seen on that day
+    served = serving.load(model)
+    answer = served.recommend(["1060", "1061"], 5)
+    assert answer.tier == "model" and "1062" in [item for item, _ in answer.items]
+    floor = SessionIndex.load(model / "knn.npz")
+    assert floor.sessions == 2000 and floor.catalogue == len(vocabulary)  # every session
 
 
 def test_the_second_cycle_warm_starts_and_grows_the_vocabulary(cycles):
@@ -118,16 +148,29 @@ def test_the_second_cycle_warm_starts_and_grows_the_vocabulary(cycles):
     old = json.loads((first / "vocabulary.json").read_text())
     new = json.loads((second / "vocabulary.json").read_text())
     assert new[: len(old)] == old  # old items keep their rows
-    assert sorted(new[len(old) :]) == [str(i) for i in range(1060, 1070)]
+    assert sorted(new[len(old) :]) == [str(i) for i in range(1065, 1075)]
     manifest = _manifest(second)
     assert manifest["lineage"]["warm_start_from"] == "v1"
     assert manifest["gate"]["champion_version"] == "v1"
-    assert set(manifest["gate"]["scores"]) == {"model", "vsknn", "champion"}
+    assert set(manifest["gate"]["scores"]) - {"vsknn", "vsknn_idf"} == {"model", "champion"}
     champion, model = manifest["metrics"]["champion"], manifest["metrics"]["model"]
     assert champion["predictions"] == model["predictions"]  # the same validation data
     assert model["hr@20"] > champion["hr@20"]  # it learned the new items the champion lacks
     served = SessionRecommender.load(second)
-    assert served.recommend(["1065"], 5).tier == "model"
+    assert served.recommend(["1066"], 5).tier == "model"
+
+
+def test_a_champion_of_an_earlier_architecture_is_recorded_but_not_run(cycles, tmp_path):
+    """A serving folder whose weight arrays this code does not have (an older model)."""
+    older = tmp_path / "v0"
+    shutil.copytree(cycles[0], older, ignore=shutil.ignore_patterns("input", "saved_model"))
+    with np.load(older / "weights.npz") as weights:
+        renamed = {k.replace("item_bias", "dense_bias"): weights[k] for k in weights.files}
+    np.savez(older / "weights.npz", **renamed)
+    model = _train(tmp_path, "v3", range(1000, 1060), range(1060, 1062), older, epochs=1)
+    manifest = _manifest(model)
+    assert manifest["gate"]["champion_version"] == "v1"  # the version the pointer names
+    assert "champion" not in manifest["metrics"] and manifest["lineage"]["warm_start_from"] is None
 
 
 def test_warm_start_copies_old_rows_and_keeps_new_rows_fresh(cycles):
@@ -138,7 +181,7 @@ def test_warm_start_copies_old_rows_and_keeps_new_rows_fresh(cycles):
     weights = serving_weights([member])
     started = champion.scorer.members[1]
     np.testing.assert_array_equal(weights["member0.embedding"][:old], started["embedding"])
-    np.testing.assert_array_equal(weights["member0.dense_kernel"][:, :old], started["dense_kernel"])
+    np.testing.assert_array_equal(weights["member0.item_bias"][:old], started["item_bias"])
     np.testing.assert_array_equal(weights["member0.gru_kernel"], started["gru_kernel"])
     assert np.abs(weights["member0.embedding"][old:]).sum() > 0  # new items: fresh rows
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from shoprec.baselines import Baselines, top_k
+from shoprec.baselines import Baselines
+from shoprec.ranking import top_k
 
 pytestmark = pytest.mark.unit
 # Items 1..5 (0 is padding). Popularity: 2 (4 clicks) > 1 (3) > 3 (3, later id) > 4 (1) > 5 (0).

@@ -19,6 +19,6 @@ def test_baselines_match_the_published_reference(capsys):
     bench.main()
     results = json.loads(capsys.readouterr().out)["baselines"]
     assert {name: r["within_0.01"] for name, r in results.items()} == dict.fromkeys(
-        ["pop", "spop", "sr", "vsknn"], True
+        ["pop", "spop", "sr", "vsknn", "vsknn_idf"], True
     )
     assert {r["predictions"] for r in results.values()} == {12455}

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from tiny_model import write_tiny_model
 
+from shoprec import serving
 from shoprec.evaluation import beyond_accuracy, evaluate, next_item_cases, ranking_metrics
 from shoprec.model import left_pad
 from shoprec.serving import SessionRecommender
@@ -66,3 +67,21 @@ def test_unknown_or_empty_sessions_fall_back_to_popular_items(tmp_path):
         result = model.recommend(session, 2)
         assert result.tier == "popular"
         assert [item for item, _ in result.items] == ["c", "a"]
+
+
+def test_a_folder_serves_the_tier_its_gate_chose(tmp_path):
+    model = serving.load(write_tiny_model(tmp_path / "m", "v1", {"serve": "model"}))
+    floor = serving.load(write_tiny_model(tmp_path / "f", "v2", {"serve": "vsknn_idf"}))
+    assert (model.tier, floor.tier) == ("model", "vsknn") and floor.weights is not None
+    assert serving.load(write_tiny_model(tmp_path / "old", "v0")).tier == "model"
+
+
+def test_the_vsknn_tier_ranks_the_neighbours_items_with_ties_by_popularity(tmp_path):
+    floor = serving.load(write_tiny_model(tmp_path, "v1", {"serve": "vsknn"}))
+    # Prefix [d] (4): its one neighbour session {d, e} votes 1 for d and e; the rest tie at 0
+    # and follow the index's clicks (a 3, c 3, b 2: a before c by index).
+    result = floor.recommend(["d"], 4)
+    assert result.tier == "vsknn"
+    assert [item for item, _ in result.items] == ["d", "e", "a", "c"]
+    assert [score for _, score in result.items] == [0.5, 0.5, 0.0, 0.0]
+    assert floor.recommend(["nope"], 2).tier == "popular"

@@ -1,0 +1,187 @@
+"""Benchmark: the served model on the day after its data, against baselines fitted on all of it.
+
+For each split — YooChoose train_tr → train_valid, and train_tr minus its last day → that
+day — the pipeline runs with its own defaults: the training-set job's split
+(``bench/training_set.py``, the Glue transform on local Spark), ``train.py`` as SageMaker runs
+it (no champion: a first cycle), the gate. The folder the gate promotes is served through
+``shoprec.serving`` in process, one request per prefix as the API answers it, on the next
+day with the data README's protocol: next item over the whole catalogue of the training file
+(next-day items unknown to it are dropped, sessions keep two or more), HR@20 / MRR@20. POP,
+S-POP, SR, V-SKNN and V-SKNN with idf are fitted on every session of the training file and
+scored on the same cases. Three seeds per split (mean ± sample std). JSON on stdout,
+progress on stderr; skips when ``../shared/data`` is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from yoochoose import DATA, TRAIN_FILE, VALID_FILE, read_sessions
+
+from shoprec import serving, tiers
+from shoprec.baselines import BASELINES, Baselines
+from shoprec.contracts import TrainingHyperparameters
+from shoprec.evaluation import evaluate, next_item_cases, ranking_metrics
+from shoprec.layout import TRAINING_SET_CHANNELS, TRAINING_SET_MANIFEST
+from shoprec.training import read_sessions as read_channel
+
+REPO = Path(__file__).resolve().parents[1]
+GLUE_PYTHON = REPO / ".venvs" / "glue" / "bin" / "python"
+SEEDS = (1, 2, 3)
+METRICS = ("hr@20", "mrr@20")
+K = 20
+SPLITS = {  # name → (cuts of train_tr before the pipeline runs, the next day)
+    "train_tr -> train_valid": (0, "train_valid"),
+    "train_tr minus its last day -> that day": (1, "next_day"),
+}
+
+
+def _progress(message: str) -> None:
+    print(f"[bench next_day] {message}", file=sys.stderr, flush=True)
+
+
+def _run(args: Sequence[str], log: Path, **env: str) -> None:
+    """A pipeline step in its own runtime; its output goes to ``log`` (shown if it fails)."""
+    with log.open("w") as out:
+        done = subprocess.run(
+            [str(a) for a in args],
+            env=os.environ | {"PYTHONPATH": str(REPO)} | env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    if done.returncode != 0:
+        sys.stderr.write(log.read_text()[-4000:])
+        raise SystemExit(f"{args[1]} failed (exit {done.returncode}); log {log}")
+
+
+def training_set(root: Path, cuts: int) -> Path:
+    """The training-set job's channels of train_tr minus its last ``cuts`` days."""
+    channels = root / "training-set"
+    _run([GLUE_PYTHON, REPO / "bench" / "training_set.py", TRAIN_FILE, channels,
+          "--cut-days", cuts], root / "training-set.log")  # fmt: skip
+    return channels
+
+
+def train(channels: Path, root: Path, seed: int) -> Path:
+    """train.py as SageMaker runs it: hyperparameters as arguments, channels as folders."""
+    model_dir = root / f"seed-{seed}"
+    hp = TrainingHyperparameters(model_version=f"bench-seed-{seed}", data_run="bench", seed=seed)
+    env = {f"SM_CHANNEL_{name.upper()}": str(channels / name) for name in TRAINING_SET_CHANNELS}
+    env |= {"SM_CHANNEL_LINEAGE": str(channels), "SM_MODEL_DIR": str(model_dir)}
+    train_py = REPO / "sagemaker" / "training" / "train.py"
+    _run([sys.executable, train_py, *hp.to_argv()], root / f"train-{seed}.log", **env)
+    return model_dir
+
+
+class NextDay:
+    """The next day's cases in the index space of the training file's items."""
+
+    def __init__(self, window: list[list[str]], next_day: list[list[str]]):
+        self.item_ids = ["<pad>", *sorted({i for s in window for i in s})]
+        self.index = {item: n for n, item in enumerate(self.item_ids)}
+        known = ([self.index[i] for i in s if i in self.index] for s in next_day)
+        self.sessions = [s for s in known if len(s) >= 2]
+
+    def served(self, recommender: serving.Recommender) -> dict[str, float]:
+        """The served folder, one request per prefix, as the API answers it."""
+        prefixes, targets = next_item_cases(self.sessions)
+        top = np.zeros((len(prefixes), K), dtype=np.int64)  # 0: an id outside the file
+        for row, prefix in enumerate(prefixes):
+            answer = recommender.recommend([self.item_ids[i] for i in prefix], K).items
+            ids = [self.index.get(item, 0) for item, _ in answer]
+            top[row, : len(ids)] = ids
+        return ranking_metrics(top, targets) | {"predictions": len(targets)}
+
+
+def _split(name: str, cuts: int, next_day_source: str, scratch: Path) -> dict:
+    root = scratch / f"cut-{cuts}"
+    root.mkdir()
+    started = time.perf_counter()
+    channels = training_set(root, cuts)
+    job = {"seconds": round(time.perf_counter() - started, 1)}
+    job |= json.loads((channels / TRAINING_SET_MANIFEST).read_text())
+    trained, trained_ends = read_channel(channels / "train")
+    latest, latest_ends = read_channel(channels / "latest")
+    window = trained + latest
+    if next_day_source == "train_valid":
+        next_day = read_sessions(VALID_FILE)[0]
+    else:
+        next_day = read_channel(channels / "next_day")[0]
+    day = NextDay(window, next_day)
+    _progress(f"{name}: {len(window)} training sessions, {len(day.sessions)} next-day sessions")
+
+    started = time.perf_counter()
+    indexed = [[day.index[i] for i in s] for s in window]
+    baselines = Baselines(indexed, len(day.item_ids), trained_ends + latest_ends)
+    results = {
+        b: evaluate(lambda p, k, b=b: baselines.recommend(b, p, k), day.sessions, baselines.clicks)
+        for b in BASELINES
+    }
+    baseline_seconds = round(time.perf_counter() - started, 1)
+
+    runs = []
+    for seed in SEEDS:
+        _progress(f"{name}: training seed {seed} ({len(runs) + 1}/{len(SEEDS)})")
+        started = time.perf_counter()
+        model_dir = train(channels, root, seed)
+        seconds = round(time.perf_counter() - started, 1)
+        manifest = json.loads((model_dir / "manifest.json").read_text())
+        served = serving.load(model_dir)
+        scores = day.served(served)
+        runs.append(
+            {"seed": seed, "tier": served.tier, "gate": manifest["gate"]["reason"]}
+            | {m: scores[m.split("@")[0]] for m in METRICS}
+            | {"predictions": scores["predictions"], "train_py_seconds": seconds}
+            | {"phases_seconds": manifest["train_seconds"]}
+        )
+        _progress(f"{name}: seed {seed}: {runs[-1]}")
+    return _summary(name, job, results, runs, baseline_seconds)
+
+
+def _summary(name: str, job: dict, baselines: dict, runs: list[dict], seconds: float) -> dict:
+    """Means and sample stds over the seeds; comparisons on unrounded figures."""
+    mean = {m: float(np.mean([r[m] for r in runs])) for m in METRICS}
+    std = {m: float(np.std([r[m] for r in runs], ddof=1)) for m in METRICS}
+    floor = max(tiers.VSKNN_VARIANTS, key=lambda b: baselines[b]["mrr@20"])
+    return {
+        "split": name,
+        "training_set_job": job,
+        "predictions": runs[0]["predictions"],
+        "baselines": {
+            b: {m: round(v[m], 4) for m in METRICS} | {"predictions": v["predictions"]}
+            for b, v in baselines.items()
+        },
+        "baseline_seconds": seconds,
+        "served": {m: {"mean": round(mean[m], 4), "std": round(std[m], 4)} for m in METRICS},
+        "runs": [r | {m: round(r[m], 4) for m in METRICS} for r in runs],
+        "better_vsknn": floor,
+        "ratio_to_better_vsknn": {m: round(mean[m] / baselines[floor][m], 3) for m in METRICS},
+        "beats_better_vsknn_by_more_than_std": {
+            m: mean[m] - baselines[floor][m] > std[m] for m in METRICS
+        },
+    }
+
+
+def main() -> None:
+    if not TRAIN_FILE.exists():
+        print(json.dumps({"skipped": f"{DATA} is absent (the data is not redistributed)"}))
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        splits = [
+            _split(name, cuts, source, Path(scratch)) for name, (cuts, source) in SPLITS.items()
+        ]
+    hp = TrainingHyperparameters(model_version="-", data_run="-").to_hyperparameters()
+    json.dump({"next_day": {"hyperparameters": hp, "splits": splits}}, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Benchmark: what serving costs, per tier, on YooChoose train_tr → train_valid.
+
+Trains once as the next-day benchmark does (the training-set job's split of train_tr,
+``train.py`` as SageMaker runs it, seed 1), then sends the same train_valid prefixes, one
+request at a time, to the model folder's two NumPy tiers (the session model and the V-SKNN
+floor, ``shoprec.serving``) and to the TensorFlow SavedModel: per-request latency (p50 / p99),
+cold start (import + load + first answer) and artifact size, with TensorFlow's library size
+beside them; and the training seconds of that cycle. Model quality: ``bench/next_day.py``.
+JSON on stdout; progress on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from next_day import train, training_set
+from yoochoose import DATA, TRAIN_FILE, VALID_FILE, read_sessions
+
+from shoprec import serving
+from shoprec.evaluation import next_item_cases
+from shoprec.layout import KNN_FILE, MANIFEST_FILE, MODEL_FILES, VOCABULARY_FILE, WEIGHTS_FILE
+from shoprec.model import left_pad
+
+REPO = Path(__file__).resolve().parents[1]
+LATENCY_REQUESTS = 1000
+SHARED = (VOCABULARY_FILE, MANIFEST_FILE)  # both tiers read them
+TIER_FILES = {"model": WEIGHTS_FILE, "vsknn": KNN_FILE}
+
+
+def _progress(message: str) -> None:
+    print(f"[bench serving] {message}", file=sys.stderr, flush=True)
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1000
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+    }
+
+
+def _cold_start(code: str) -> float:
+    """Seconds from a new interpreter's first import to its first answer (as a Lambda's)."""
+    timed = f"import time; t = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
+    env = os.environ | {"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", timed], env=env, capture_output=True, text=True, check=True
+    )
+    return round(float(done.stdout.strip().splitlines()[-1]), 2)
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _timed(answer, requests: list[list[str]]) -> list[float]:
+    seconds = []
+    for items in requests:
+        started = time.perf_counter()
+        answer(items)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def _measure(model_dir: Path) -> dict:
+    """The same train_valid prefixes (each with an item the model knows), one request at a
+    time, through each tier and the SavedModel."""
+    import tensorflow as tf
+
+    tiers = {
+        "model": serving.SessionRecommender.load(model_dir),
+        "vsknn": serving.KnnRecommender.load(model_dir, idf=True),
+    }
+    model = tiers["model"]
+    prefixes, _ = next_item_cases(read_sessions(VALID_FILE)[0])
+    known = [p for p in prefixes if any(i in model.index for i in p)]
+    picks = np.random.default_rng(0).choice(len(known), LATENCY_REQUESTS, replace=False)
+    requests = [list(known[p]) for p in picks]
+    results = {}
+    for name, tier in tiers.items():
+        cold = _cold_start(
+            "from pathlib import Path\nfrom shoprec import serving\n"
+            f"serving.{type(tier).__name__}.load(Path({str(model_dir)!r})"
+            + (", idf=True" if name == "vsknn" else "")
+            + f").recommend({json.dumps(requests[0])}, 20)"
+        )
+        results[name] = _percentiles(_timed(lambda items, t=tier: t.recommend(items, 20), requests))
+        results[name] |= {
+            "cold_start_seconds": cold,
+            "artifact_bytes": sum(
+                (model_dir / f).stat().st_size for f in (*SHARED, TIER_FILES[name])
+            ),
+        }
+    exported = tf.saved_model.load(str(model_dir / "saved_model" / "1"))
+
+    def tensorflow(items: list[str]) -> None:
+        indices = [model.index[i] for i in items if i in model.index]
+        logits = exported.serve(tf.constant(left_pad([indices], model.max_length))).numpy()[0]
+        np.argpartition(-logits[1:], 19)[:20]
+
+    results["tensorflow"] = _percentiles(_timed(tensorflow, requests)) | {
+        "cold_start_seconds": _cold_start(
+            "import tensorflow as tf\nfrom shoprec.model import left_pad\n"
+            f"m = tf.saved_model.load({str(model_dir / 'saved_model' / '1')!r})\n"
+            f"m.serve(tf.constant(left_pad([[1, 2]], {model.max_length})))"
+        ),
+        "artifact_bytes": _size(model_dir / "saved_model"),
+        "library_bytes": _size(Path(tf.__file__).parent),
+    }
+    return {"requests": LATENCY_REQUESTS, "served_files": list(MODEL_FILES)} | results
+
+
+def main() -> None:
+    if not TRAIN_FILE.exists():
+        print(json.dumps({"skipped": f"{DATA} is absent (the data is not redistributed)"}))
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        _progress("training set (Spark) and one training cycle (seed 1)")
+        model_dir = train(training_set(root, cuts=0), root, seed=1)
+        manifest = json.loads((model_dir / MANIFEST_FILE).read_text())
+        _progress("latency and cold start per tier")
+        measured = _measure(model_dir)
+    results = {
+        "split": "yoochoose_rsc15_100k train_tr (model folder) -> train_valid (requests)",
+        "training": {
+            "train_seconds": manifest["train_seconds"],  # for the gate, then with the latest day
+            "epochs": len(manifest["learning_curves"]["seconds"]),
+            "with_latest_day": manifest["served_training"]["with_latest_day"],
+            "examples_per_epoch_and_member": manifest["examples"],
+            "members": int(manifest["hyperparameters"]["members"]),
+        },
+        "serving": measured,
+    }
+    json.dump({"serving": results}, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""How the session model learns: the training set's sessions, the examples built from them,
+and the epochs of the ensemble's members (Keras is imported only where members are built).
+
+A cycle trains the members twice with the same recipe (``sagemaker/training/train.py``):
+first on the training side of the time split, which the gate judges on the held-out latest
+day against the champion and the V-SKNN floor; then, if the model is to serve, afresh (from
+the same starting weights) on every session up to the cycle, the latest day and its new
+items included. Continuing the judged members on the latest day instead was cheaper but
+much worse on the next day (README, "the trail"): after a learning rate that decays to
+zero, any further steps on one day pull the members away from what they learned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from shoprec.contracts import TrainingHyperparameters
+from shoprec.model import build_member, left_pad, warm_start
+from shoprec.ranking import top_k
+
+Examples = tuple[np.ndarray, np.ndarray]
+
+
+def read_sessions(directory: Path) -> tuple[list[list[str]], list[float]]:
+    """A channel's sessions (item ids in click order) and each one's end, in unix seconds
+    (Spark writes nanosecond timestamps, other writers microseconds: both read the same)."""
+    table = pq.read_table(directory)
+    ends = table.column("end_time").to_numpy().astype("datetime64[us]").astype(np.int64)
+    return table.column("items").to_pylist(), (ends / 1e6).tolist()
+
+
+def examples(sessions: Sequence[Sequence[int]], max_length: int) -> Examples:
+    """Every prefix → next item of each session read forwards and backwards: the backward
+    reading teaches which items go together whatever their order (README, "The model")."""
+    readings = [*sessions, *(s[::-1] for s in sessions)]
+    pairs = [(s[:t], s[t]) for s in readings for t in range(1, len(s))]
+    x = left_pad([context for context, _ in pairs], max_length)
+    return x, np.asarray([target for _, target in pairs], dtype=np.int32)
+
+
+def build_members(
+    hp: TrainingHyperparameters, catalogue_size: int, champion: dict[str, np.ndarray] | None
+) -> list[Any]:
+    """The members, each with its own seed, warm-started from the champion's member of the
+    same number where there is one."""
+    import keras
+
+    members = []
+    for number in range(hp.members):
+        keras.utils.set_random_seed(hp.seed + 1000 * number)
+        member = build_member(catalogue_size, hp.embedding_dim, hp.max_length, hp.dropout)
+        if champion and f"member{number}.embedding" in champion:
+            warm_start(member, number, champion)
+        members.append(member)
+    return members
+
+
+def smoothed_cross_entropy(smoothing: float) -> Callable:
+    """Cross-entropy against the next item smoothed by a uniform share ``smoothing`` over the
+    catalogue (index 0, padding, is no item): the members stop chasing certainty on a few
+    thousand examples of each item, which ranks the runners-up better (HR@20)."""
+    from keras import ops
+
+    def loss(targets: Any, logits: Any) -> Any:
+        log_p = ops.log_softmax(logits)
+        target = ops.cast(ops.reshape(targets, (-1, 1)), "int32")
+        nll = -ops.take_along_axis(log_p, target, axis=1)[:, 0]
+        return (1.0 - smoothing) * nll - smoothing * ops.mean(log_p[:, 1:], axis=1)
+
+    return loss
+
+
+def fit(
+    members: Sequence[Any],
+    data: Examples,
+    hp: TrainingHyperparameters,
+    after_epoch: Callable[[int], dict[str, float]] = lambda epoch: {},
+) -> dict[str, list[float]]:
+    """``hp.epochs`` epochs of every member on the same examples (each member shuffles them
+    its own way), Adam with a learning rate that decays along a cosine from
+    ``hp.learning_rate`` to zero; per epoch: mean training loss, seconds, and whatever
+    ``after_epoch`` measures (e.g. validation metrics), also printed as one progress line."""
+    import keras
+
+    steps = hp.epochs * -(-len(data[1]) // hp.batch_size)
+    for member in members:
+        schedule = keras.optimizers.schedules.CosineDecay(hp.learning_rate, steps)
+        member.compile(
+            optimizer=keras.optimizers.Adam(schedule),
+            loss=smoothed_cross_entropy(hp.label_smoothing),
+            jit_compile=True,
+        )
+    curves: dict[str, list[float]] = {"loss": [], "seconds": []}
+    for epoch in range(1, hp.epochs + 1):
+        started = time.perf_counter()
+        losses = [
+            member.fit(*data, batch_size=hp.batch_size, epochs=1, shuffle=True, verbose=0)
+            for member in members
+        ]
+        curves["seconds"].append(round(time.perf_counter() - started, 2))
+        curves["loss"].append(float(np.mean([h.history["loss"][0] for h in losses])))
+        measured = after_epoch(epoch)
+        for name, value in measured.items():
+            curves.setdefault(name, []).append(value)
+        shown = "".join(f", {name} {value:.3f}" for name, value in measured.items())
+        print(
+            f"epoch {epoch}/{hp.epochs}: loss {curves['loss'][-1]:.3f}{shown} "
+            f"({curves['seconds'][-1]:.0f}s)",
+            flush=True,
+        )
+    return curves
+
+
+def ensemble_recommender(model: Any, max_length: int, popularity: np.ndarray) -> Callable:
+    """The ensemble as the evaluation protocol calls a recommender (top-k per prefix)."""
+
+    def recommend(prefixes: list, k: int) -> np.ndarray:
+        logits = model.predict_on_batch(left_pad(prefixes, max_length))
+        return top_k(logits, popularity, k)
+
+    return recommend

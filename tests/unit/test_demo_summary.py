@@ -1,0 +1,48 @@
+"""The demo's last lines: which version and tier serve and why, and an error answer printed
+as an answer (no traceback)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from shoprec.local.demo import sample_request
+from shoprec.local.summary import serving_line
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_serving_line_names_version_tier_and_reason():
+    promoted = {"promoted": True, "reason": "no deep model beats vsknn_idf (...)"}
+    promoted["serving"] = {"version": "v2", "tier": "vsknn_idf"}
+    assert serving_line(promoted) == "v2, vsknn_idf tier (no deep model beats vsknn_idf (...))"
+    kept = {"promoted": False, "reason": "does not beat champion", "serving": promoted["serving"]}
+    assert serving_line(kept) == "v2, vsknn_idf tier (kept: does not beat champion)"
+    nothing = {"promoted": False, "reason": "champion changed", "serving": None}
+    assert serving_line(nothing).startswith("nothing serves yet (champion changed)")
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"error": "no model has been promoted yet"}).encode()
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_error_status_is_returned_as_the_answer():
+    server = HTTPServer(("127.0.0.1", 0), _Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        body, answer = sample_request(server.server_port, ["a"])
+    finally:
+        server.shutdown()
+    assert json.loads(body) == {"session_items": ["a"], "k": 5}
+    assert answer == 'HTTP 503 {"error": "no model has been promoted yet"}'
