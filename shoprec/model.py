@@ -37,6 +37,7 @@ WEIGHTS = {
     "repeat_bias": ("repeat_weights", 1),
     "repeat_position": ("repeat_positions", 0),
 }
+ITEM_ROWS = ("embedding", "item_bias")  # the arrays with one row per item (axis 0)
 
 
 def _layers() -> tuple[type, type]:
@@ -131,19 +132,34 @@ def serving_weights(members: Sequence[Any]) -> dict[str, np.ndarray]:
     }
 
 
-def warm_start(member: Any, number: int, champion: dict[str, np.ndarray]) -> None:
-    """Start member ``number`` from the champion's member of that number. The vocabulary only
-    grows, so every item axis of the champion is a prefix of the new one: old items keep
-    their rows and columns, new items keep their fresh initialisation."""
+def warm_start(member: Any, number: int, champion: dict[str, np.ndarray], rows: np.ndarray) -> None:
+    """Start member ``number`` from the champion's member of that number. ``rows[i]`` is the
+    champion's row of this run's item ``i`` (-1 for an item new to it): carried items keep
+    their learned rows, new items keep their fresh initialisation, and the champion's items
+    that the window no longer holds are left behind."""
+    carried = rows >= 0
     for name, (layer, i) in WEIGHTS.items():
         variable = member.get_layer(layer).weights[i]
         value = np.array(variable.numpy())
         old = champion[weight_name(number, name)]
-        value[tuple(slice(0, n) for n in old.shape)] = old
+        if name in ITEM_ROWS:
+            value[carried] = old[rows[carried]]
+        else:
+            value[tuple(slice(0, n) for n in old.shape)] = old
         variable.assign(value)
 
 
-def grown_vocabulary(champion: Sequence[str], current: Sequence[str]) -> list[str]:
-    """The champion's item ids in their order, then this run's new items in theirs (once)."""
-    known = set(champion)
-    return [*champion, *dict.fromkeys(item for item in current if item not in known)]
+def windowed_vocabulary(champion: Sequence[str], window: Sequence[str]) -> list[str]:
+    """A run's vocabulary: padding, the champion's items that the window still holds (in the
+    champion's order), then the window's new items (in its order). Items the window no
+    longer holds age out, so the vocabulary follows the window instead of growing for ever."""
+    current = dict.fromkeys(window)
+    kept = [item for item in champion[1:] if item in current]
+    known = set(kept)
+    return [PADDING, *kept, *(item for item in current if item not in known)]
+
+
+def champion_rows(champion: Sequence[str], item_ids: Sequence[str]) -> np.ndarray:
+    """For each item of this run, its index in the champion's vocabulary (-1: new to it)."""
+    index = {item: i for i, item in enumerate(champion)}
+    return np.array([index.get(item, -1) for item in item_ids], dtype=np.int64)

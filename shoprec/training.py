@@ -45,18 +45,21 @@ def examples(sessions: Sequence[Sequence[int]], max_length: int) -> Examples:
 
 
 def build_members(
-    hp: TrainingHyperparameters, catalogue_size: int, champion: dict[str, np.ndarray] | None
+    hp: TrainingHyperparameters,
+    catalogue_size: int,
+    champion: tuple[dict[str, np.ndarray], np.ndarray] | None,
 ) -> list[Any]:
     """The members, each with its own seed, warm-started from the champion's member of the
-    same number where there is one."""
+    same number where there is one (``champion``: its weights, and its row of each of this
+    run's items, as ``shoprec.model.warm_start`` takes them)."""
     import keras
 
     members = []
     for number in range(hp.members):
         keras.utils.set_random_seed(hp.seed + 1000 * number)
         member = build_member(catalogue_size, hp.embedding_dim, hp.max_length, hp.dropout)
-        if champion and f"member{number}.embedding" in champion:
-            warm_start(member, number, champion)
+        if champion and f"member{number}.embedding" in champion[0]:
+            warm_start(member, number, *champion)
         members.append(member)
     return members
 

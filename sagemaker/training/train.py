@@ -48,10 +48,11 @@ from shoprec.model import (
     PADDING,
     WEIGHTS,
     build_ensemble,
-    grown_vocabulary,
+    champion_rows,
     left_pad,
     serving_weights,
     weight_name,
+    windowed_vocabulary,
 )
 from shoprec.ranking import popularity_order, top_k
 from shoprec.serving import SessionRecommender
@@ -84,11 +85,13 @@ def _latest_items() -> list[str]:
 
 
 def _item_ids(champion: SessionRecommender | None) -> list[str]:
-    """The champion's items in their order, then the training set's (its vocabulary order),
-    then the items first seen in the latest day: the vocabulary only grows."""
+    """The window's items: the training set's vocabulary and the items first seen in the
+    latest day, those the champion knows first in its order (``windowed_vocabulary``)."""
     vocabulary = pq.read_table(_channel("vocabulary")).sort_by("item_index")
     trained = [str(i) for i in vocabulary.column("item_id").to_pylist()]
-    return grown_vocabulary(champion.item_ids if champion else [PADDING], trained + _latest_items())
+    return windowed_vocabulary(
+        champion.item_ids if champion else [PADDING], trained + _latest_items()
+    )
 
 
 def _champion() -> tuple[str | None, SessionRecommender | None]:
@@ -111,24 +114,33 @@ def _code_version() -> str:
     return written.read_text().strip() if written.exists() else code_version()
 
 
-def _champion_recommender(champion: SessionRecommender, baselines: Baselines, batch: int = 256):
-    """The champion on this run's index space: its vocabulary is a prefix of this run's, so
-    indices agree; items it has never seen are left out of its prefixes and never proposed."""
-    known = len(champion.item_ids)
+def _champion_recommender(
+    champion: SessionRecommender, item_ids: list[str], baselines: Baselines, batch: int = 256
+):
+    """The champion on this run's index space: prefixes keep the items it knows, its scores
+    land on this run's indices, and items it has never seen are never proposed."""
+    rows = champion_rows(champion.item_ids, item_ids)
+    known = rows >= 0
 
     def recommend(prefixes: list, k: int) -> np.ndarray:
-        kept = [[i for i in p if i < known][-champion.max_length :] for p in prefixes]
-        scores = np.full((len(prefixes), len(baselines.clicks)), -np.inf, dtype=np.float32)
+        kept = [[rows[i] for i in p if rows[i] > 0][-champion.max_length :] for p in prefixes]
+        scores = np.full((len(prefixes), len(item_ids)), -np.inf, dtype=np.float32)
         for start in range(0, len(kept), batch):
-            rows = left_pad(kept[start : start + batch], champion.max_length)
-            scores[start : start + batch, :known] = champion.scorer.scores(rows)
+            rows_of_batch = left_pad(kept[start : start + batch], champion.max_length)
+            scores[start : start + batch, known] = champion.scorer.scores(rows_of_batch)[
+                :, rows[known]
+            ]
         return top_k(scores, baselines.popularity_order, k)
 
     return recommend
 
 
 def _judge(
-    recommend: Any, validation: list, baselines: Baselines, champion: SessionRecommender | None
+    recommend: Any,
+    validation: list,
+    baselines: Baselines,
+    champion: SessionRecommender | None,
+    item_ids: list[str],
 ) -> dict[str, dict[str, float]]:
     """The challenger, every baseline and a champion that serves its deep model, on the
     validation day."""
@@ -138,7 +150,7 @@ def _judge(
             lambda p, k, n=name: baselines.recommend(n, p, k), validation, baselines.clicks
         )
     if champion and registry.served_tier(champion.manifest) == tiers.MODEL:
-        recommend_champion = _champion_recommender(champion, baselines)
+        recommend_champion = _champion_recommender(champion, item_ids, baselines)
         metrics["champion"] = evaluate(recommend_champion, validation, baselines.clicks)
     return metrics
 
@@ -154,6 +166,11 @@ def main(argv: list[str]) -> dict[str, object]:
     champion_version, champion = _champion()
     item_ids = _item_ids(champion)
     index = {item: i for i, item in enumerate(item_ids)}
+    before = set(champion.item_ids if champion else [PADDING])
+    vocabulary_change = {
+        "new_items": len(set(item_ids) - before),
+        "aged_out": len(before - set(item_ids)),  # the champion's items outside the window
+    }
     train, train_ends = _sessions("train", index)
     validation, _ = _sessions("validation", index)
     latest, latest_ends = _sessions("latest", index) if _channel("latest").exists() else ([], [])
@@ -163,7 +180,7 @@ def main(argv: list[str]) -> dict[str, object]:
         logger,
         "data loaded",
         items=len(item_ids) - 1,
-        new_items=len(item_ids) - len(champion.item_ids) if champion else len(item_ids) - 1,
+        **vocabulary_change,
         champion=champion_version,
         warm_start_from=champion.version if champion else None,
         train_sessions=len(train),
@@ -172,7 +189,9 @@ def main(argv: list[str]) -> dict[str, object]:
         examples=len(data[1]),
     )
 
-    starting_weights = champion.scorer.weights if champion else None
+    starting_weights = (
+        (champion.scorer.weights, champion_rows(champion.item_ids, item_ids)) if champion else None
+    )
     members = build_members(hp, len(item_ids), starting_weights)
     model = build_ensemble(members)
     recommend = ensemble_recommender(model, hp.max_length, baselines.popularity_order)
@@ -184,7 +203,7 @@ def main(argv: list[str]) -> dict[str, object]:
 
     curves = fit(members, data, hp, validate)
     started = time.perf_counter()
-    metrics = _judge(recommend, validation, baselines, champion)
+    metrics = _judge(recommend, validation, baselines, champion, item_ids)
     evaluation_seconds = round(time.perf_counter() - started, 1)
     gate = registry.gate(metrics, champion_version)
     logs.log(logger, "evaluated", metrics=metrics, gate=gate)
@@ -234,6 +253,7 @@ def main(argv: list[str]) -> dict[str, object]:
         "evaluation_seconds": evaluation_seconds,
         "examples": int(len(data[1])),  # per epoch and member
         "catalogue_size": len(item_ids) - 1,
+        "vocabulary_change": vocabulary_change,  # against the champion's
         "popular_items": popular,  # over every session up to the cycle
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

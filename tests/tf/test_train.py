@@ -19,7 +19,7 @@ from shoprec import serving
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import next_item_cases
 from shoprec.knn import SessionIndex
-from shoprec.model import build_member, left_pad, serving_weights, warm_start
+from shoprec.model import build_member, champion_rows, left_pad, serving_weights, warm_start
 from shoprec.serving import SessionRecommender
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
@@ -92,10 +92,11 @@ def _channel(sessions: list[list[str]], first_end: int = 0) -> pa.Table:
 @pytest.fixture(scope="module")
 def cycles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Day N trains on items 1000..1059, and its latest day brings 1060..1064; day N+1
-    warm-starts from it, trains on 1000..1069 and its latest day brings 1070..1074."""
+    warm-starts from it, trains on 1010..1069 (1000..1009 have left the window) and its
+    latest day brings 1070..1074."""
     root = tmp_path_factory.mktemp("sm")
     first = _train(root, "v1", range(1000, 1060), range(1060, 1065))
-    return first, _train(root, "v2", range(1000, 1070), range(1070, 1075), champion=first)
+    return first, _train(root, "v2", range(1010, 1070), range(1070, 1075), champion=first)
 
 
 def _manifest(model: Path) -> dict:
@@ -143,12 +144,15 @@ def test_the_served_model_trained_on_the_latest_day_and_serves_its_new_items(cyc
     assert floor.sessions == 2000 and floor.catalogue == len(vocabulary)  # every session
 
 
-def test_the_second_cycle_warm_starts_and_grows_the_vocabulary(cycles):
+def test_the_second_cycle_warm_starts_and_the_vocabulary_follows_the_window(cycles):
     first, second = cycles
     old = json.loads((first / "vocabulary.json").read_text())
     new = json.loads((second / "vocabulary.json").read_text())
-    assert new[: len(old)] == old  # old items keep their rows
-    assert sorted(new[len(old) :]) == [str(i) for i in range(1065, 1075)]
+    kept = [item for item in old[1:] if int(item) >= 1010]  # in the champion's order
+    assert new[: len(kept) + 1] == [old[0], *kept]
+    assert sorted(new[len(kept) + 1 :]) == [str(i) for i in range(1065, 1075)]
+    assert not {str(i) for i in range(1000, 1010)} & set(new)  # aged out
+    assert _manifest(second)["vocabulary_change"] == {"new_items": 10, "aged_out": 10}
     manifest = _manifest(second)
     assert manifest["lineage"]["warm_start_from"] == "v1"
     assert manifest["gate"]["champion_version"] == "v1"
@@ -173,17 +177,19 @@ def test_a_champion_of_an_earlier_architecture_is_recorded_but_not_run(cycles, t
     assert "champion" not in manifest["metrics"] and manifest["lineage"]["warm_start_from"] is None
 
 
-def test_warm_start_copies_old_rows_and_keeps_new_rows_fresh(cycles):
+def test_warm_start_carries_the_rows_of_kept_items_and_starts_new_ones_fresh(cycles):
     champion = SessionRecommender.load(cycles[0])
-    old = champion.catalogue_size + 1
-    member = build_member(old + 5, 128, 8, dropout=0.0)
-    warm_start(member, 1, champion.scorer.weights)
+    item_ids = [champion.item_ids[0], *champion.item_ids[:10:-1], "new1", "new2"]  # 10 aged out
+    rows = champion_rows(champion.item_ids, item_ids)
+    member = build_member(len(item_ids), 128, 8, dropout=0.0)
+    warm_start(member, 1, champion.scorer.weights, rows)
     weights = serving_weights([member])
     started = champion.scorer.members[1]
-    np.testing.assert_array_equal(weights["member0.embedding"][:old], started["embedding"])
-    np.testing.assert_array_equal(weights["member0.item_bias"][:old], started["item_bias"])
+    kept = rows[:-2]
+    np.testing.assert_array_equal(weights["member0.embedding"][:-2], started["embedding"][kept])
+    np.testing.assert_array_equal(weights["member0.item_bias"][:-2], started["item_bias"][kept])
     np.testing.assert_array_equal(weights["member0.gru_kernel"], started["gru_kernel"])
-    assert np.abs(weights["member0.embedding"][old:]).sum() > 0  # new items: fresh rows
+    assert np.abs(weights["member0.embedding"][-2:]).sum() > 0  # new items: fresh rows
 
 
 @pytest.mark.parametrize("cycle", [0, 1])
