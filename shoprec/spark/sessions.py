@@ -18,7 +18,8 @@ from shoprec.schema import SessionSource
 
 def assign_sessions(events: DataFrame, gap_minutes: int) -> DataFrame:
     """Every event with a ``session_id``: cookie sessions as they are, inferred ones built."""
-    inferred = F.col("session_source") == SessionSource.INFERRED.value
+    # A record without a session source (schema version 1) carries its cookie session.
+    inferred = F.coalesce(F.col("session_source") == SessionSource.INFERRED.value, F.lit(False))
     cookie = events.where(~inferred)
     clients = events.where(inferred & F.col("client_id").isNotNull())
     position = F.split("origin", "@")

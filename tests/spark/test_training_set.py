@@ -86,14 +86,16 @@ def test_cookieless_clicks_become_sessions_split_by_a_pause_of_the_client(spark)
         _cookieless("c2", "b", 6),
         _view("cookie", "x", 1),  # cookie sessions are kept as they are
         _view("cookie", "y", 200),
+        _view("version1", "p", 2, session_source=None),  # no session source: its cookie's
+        _view("version1", "q", 3, session_source=None),
     ]
     events = _events(spark, rows)
     with_sessions = assign_sessions(events, gap_minutes=30)
     grouped = sorted(r["items"] for r in sessions(with_sessions).collect())
-    assert grouped == [["a", "b"], ["a", "b", "c"], ["d", "e"], ["x", "y"]]
+    assert grouped == [["a", "b"], ["a", "b", "c"], ["d", "e"], ["p", "q"], ["x", "y"]]
     again = {r["session_id"] for r in assign_sessions(events, 30).collect()}
     assert again == {r["session_id"] for r in with_sessions.collect()}  # stable ids
-    assert all(s.startswith("inferred-") for s in again - {"cookie"})
+    assert all(s.startswith("inferred-") for s in again - {"cookie", "version1"})
 
 
 def test_novelty_counts_sessions_after_the_champions_data_and_their_drift(spark):
