@@ -101,6 +101,16 @@ class SessionIndex:
         kept = np.repeat(similarity[candidates], np.diff(self.session_indptr)[candidates])
         return np.bincount(neighbour_items, weights=kept, minlength=self.catalogue)
 
+    def co_occurrence(self, items: Sequence[int]) -> np.ndarray:
+        """Per item of ``items``, how many training sessions hold it together with each item
+        of the catalogue (itself included: the sessions that hold it)."""
+        counts = np.zeros((len(items), self.catalogue), dtype=np.int64)
+        for row, item in enumerate(items):
+            sessions = _gather(self.item_indptr, self.item_sessions, np.asarray([item]))
+            neighbours = _gather(self.session_indptr, self.session_items, sessions)
+            counts[row] = np.bincount(neighbours, minlength=self.catalogue)
+        return counts
+
     def save(self, path: Path) -> None:
         np.savez(path, **{name: getattr(self, name) for name in self.__dataclass_fields__})
 
