@@ -10,7 +10,7 @@ export API_PORT
 DATASET ?=
 
 .PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback test bench \
-	lint clean synth
+	lint clean synth openapi
 
 help:
 	@echo "make demo    set up, start the local cloud, run the pipeline DAG once, serve the API"
@@ -80,6 +80,9 @@ synth: venvs cdk-cli ## offline: no credentials, no AWS calls
 	@rm -rf cdk.out && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} cdk-cli/node_modules/.bin/cdk synth \
 		--no-notices --quiet -c env=$(or $(ENV),dev) -o cdk.out
 	@ls cdk.out/*.template.json
+
+openapi: ## docs/openapi.json, generated from the API's routes (a test keeps it current)
+	@cd api && PYTHONPATH=$(CURDIR):. ../.venvs/lambda/bin/python -m chalicelib.openapi > ../docs/openapi.json
 
 lint: setup
 	@.venvs/infra/bin/ruff check . && .venvs/infra/bin/ruff format --check .

@@ -27,7 +27,7 @@ from shoprec.layout import KNN_FILE, MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FIL
 from shoprec.model import left_pad
 from shoprec.ranking import popularity_order, top_k
 from shoprec.registry import served_tier
-from shoprec.tiers import MODEL, VSKNN, VSKNN_IDF
+from shoprec.tiers import MODEL, POPULAR, VSKNN, VSKNN_IDF
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -87,7 +87,7 @@ class SessionScorer:
 @dataclass(frozen=True)
 class Recommendation:
     items: list[tuple[str, float]]
-    tier: str  # "model", "vsknn" or "popular" (no known item in the session)
+    tier: str  # one of shoprec.tiers.SERVED
     # Per item: the session item that explains it most, or None for a popular item (a session
     # without a known item, or a tier's list filled from the popular order).
     because: list[str | None]
@@ -137,7 +137,7 @@ class Recommender:
         order = self.popular if excluded is None else self.popular[~np.isin(self.popular, excluded)]
         top = order[:k]
         scores = 1.0 / (np.arange(len(top)) + 1.0)
-        return Recommendation(self._named(top, scores), "popular", [None] * len(top))
+        return Recommendation(self._named(top, scores), POPULAR, [None] * len(top))
 
     def similar(self, item_id: str, k: int) -> Recommendation | None:
         """The k items most like ``item_id`` (None: not in the catalogue)."""
