@@ -169,7 +169,7 @@ def current_model() -> dict:
     }
 
 
-@app.route("/openapi.json", methods=["GET"])
+@app.route("/openapi.json", methods=["GET"], api_key_required=True)
 @documented(schemas.OPENAPI_DOCUMENT, errors=())
 def openapi() -> dict:
     """This API's OpenAPI 3 document."""
