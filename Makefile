@@ -74,7 +74,8 @@ BENCH_CLOUD := SHOPREC_RUN_DIR=$(CURDIR)/.run/bench LOCALSTACK_PORT=4620 KAFKA_P
 
 bench: setup ## JSON on stdout (progress on stderr); the model benchmarks skip without ../shared/data
 	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/collector.py
-	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do .venvs/ml/bin/python $$script || exit 1; done
+	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do \
+		$(BENCH_CLOUD) .venvs/ml/bin/python $$script || exit 1; done
 
 synth: venvs cdk-cli ## offline: no credentials, no AWS calls
 	@rm -rf cdk.out && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} cdk-cli/node_modules/.bin/cdk synth \
