@@ -1,7 +1,12 @@
-"""Schemathesis against the OpenAPI document that a real ``chalice local`` serves, on a tiny
-champion in LocalStack: no answer is a server error, and every answer conforms."""
+"""Schemathesis against the OpenAPI document that the local API server serves (``chalice
+local``'s gateway stand-in, ``shoprec.local.api_server``) on a tiny champion in LocalStack:
+no answer is a server error, and every answer conforms. And that server's latency."""
 
 import dataclasses
+import http.client
+import statistics
+import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -22,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def served_api(cloud, tmp_path_factory):
-    """``chalice local`` on its own port (the API port + 2), serving a tiny champion."""
+    """The local API server on its own port (the API port + 2), serving a tiny champion."""
     bucket = f"test-schemathesis-{tmp_path_factory.getbasetemp().name[-8:]}".lower()
     s3, layout = aws.client("s3"), LakeLayout(bucket)
     s3.create_bucket(Bucket=bucket)
@@ -63,3 +68,15 @@ def served_document(served_api):
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_every_answer_conforms(case, served_document):
     case.call_and_validate(base_url=served_document, timeout=30)
+
+
+def test_the_local_server_answers_without_the_delayed_ack_stall(served_api):
+    """``chalice local``'s own handler took ~44 ms a request on a keep-alive connection."""
+    connection = http.client.HTTPConnection(urlsplit(served_api).netloc, timeout=30)
+    seconds = []
+    for _ in range(30):
+        started = time.perf_counter()
+        connection.request("GET", "/health")
+        assert connection.getresponse().read()
+        seconds.append(time.perf_counter() - started)
+    assert statistics.median(seconds) < 0.02

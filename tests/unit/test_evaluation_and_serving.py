@@ -95,6 +95,7 @@ def test_filtered_answers_hold_exactly_k_eligible_items_each_explained(tmp_path,
     assert len(ids) == 3 and not {"a", "c"} & set(ids) and "<pad>" not in ids
     assert all(because in (None, "a", "b") for because in result.because)
     assert len(served.recommend(["a"], 5, exclude={"a", "b", "c"}).items) == 2  # all eligible
+    assert served.recommend(["a"], 5, exclude=set("abcde")).items == []
     popular = served.recommend([], 2, exclude={"c"})
     assert popular.tier == "popular" and [i for i, _ in popular.items] == ["a", "b"]
     assert popular.because == [None, None]
