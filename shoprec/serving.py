@@ -255,11 +255,11 @@ class KnnRecommender(Recommender):
         return top, scores[top] / max(scores.sum(), 1e-12)
 
     def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
-        together = self.sessions.co_occurrence(known)[:, top]  # known × top
+        together = self.sessions.co_occurrence(known, top)  # known × top
         return np.where(together.max(axis=0) > 0, np.argmax(together, axis=0), -1)
 
     def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        together = self.sessions.co_occurrence([item])[0]
+        together = self.sessions.co_occurrence([item], np.arange(self.sessions.catalogue))[0]
         share = together / max(together[item], 1)  # of the sessions that hold the item
         top = self._top(share, k, np.asarray([0, item]))
         return top, share[top], share[top] > 0
