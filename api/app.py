@@ -153,8 +153,11 @@ def popular() -> dict:
 @documented(schemas.CURRENT_MODEL)
 @_errors_answered
 def current_model() -> dict:
-    """What serves: version, training time and data window, its metrics against the
-    baselines on the gate's validation day, the gate's decision, the tier."""
+    """The model that serves, and why.
+
+    Version, training time and data window, its metrics against the baselines on the gate's
+    validation day, the gate's decision, the tier.
+    """
     model = champion().get()
     manifest = model.manifest
     training_set = (manifest.get("lineage") or {}).get("training_set") or {}
