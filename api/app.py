@@ -10,7 +10,6 @@ import functools
 import os
 import uuid
 from collections.abc import Callable
-from functools import lru_cache
 
 from chalice import Chalice, Response
 
@@ -32,7 +31,7 @@ app = Chalice(app_name="shoprec-api")
 JSON_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def champion() -> ChampionHolder:
     settings = ApiSettings.from_env(os.environ)
     return ChampionHolder(
