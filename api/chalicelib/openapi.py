@@ -37,7 +37,10 @@ def documented(
 
 
 def _json(schema: dict) -> dict:
-    return {"application/json": {"schema": schema}}
+    name = next((name for name, named in schemas.NAMED.items() if named is schema), None)
+    return {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"} if name else schema}
+    }
 
 
 def _operation(entry: Any) -> dict:
@@ -82,7 +85,8 @@ def document(app: Any) -> dict:
         },
         "paths": paths,
         "components": {
-            "securitySchemes": {"api_key": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
+            "schemas": schemas.NAMED,
+            "securitySchemes": {"api_key": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
         },
     }
 

@@ -95,3 +95,12 @@ CURRENT_MODEL = _object(
 )
 
 OPENAPI_DOCUMENT = {"type": "object", "required": ["openapi", "paths"]}
+
+# Named in the document's components (referenced where a route takes or answers them).
+NAMED = {
+    "Error": ERROR,
+    "RecommendationRequest": RECOMMENDATION_REQUEST,
+    "ScoredItems": ITEMS_ANSWER,
+    "Health": HEALTH,
+    "CurrentModel": CURRENT_MODEL,
+}
