@@ -65,7 +65,7 @@ def served_document(served_api):
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_every_answer_conforms(case, served_document):
     case.call_and_validate(base_url=served_document, timeout=30)
 
@@ -80,3 +80,8 @@ def test_the_local_server_answers_without_the_delayed_ack_stall(served_api):
         assert connection.getresponse().read()
         seconds.append(time.perf_counter() - started)
     assert statistics.median(seconds) < 0.02
+
+
+def test_path_parameters_arrive_url_decoded_as_from_api_gateway(served_api):
+    answer = requests.get(f"{served_api}/items/%63/similar?k=2", timeout=30)  # "c"
+    assert answer.status_code == 200 and "c" not in [i["item_id"] for i in answer.json()["items"]]
