@@ -10,7 +10,7 @@ export API_PORT
 DATASET ?=
 
 .PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback test bench \
-	lint clean synth
+	lint clean synth openapi
 
 help:
 	@echo "make demo    set up, start the local cloud, run the pipeline DAG once, serve the API"
@@ -74,12 +74,16 @@ BENCH_CLOUD := SHOPREC_RUN_DIR=$(CURDIR)/.run/bench LOCALSTACK_PORT=4620 KAFKA_P
 
 bench: setup ## JSON on stdout (progress on stderr); the model benchmarks skip without ../shared/data
 	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/collector.py
-	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do .venvs/ml/bin/python $$script || exit 1; done
+	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do \
+		$(BENCH_CLOUD) .venvs/ml/bin/python $$script || exit 1; done
 
 synth: venvs cdk-cli ## offline: no credentials, no AWS calls
 	@rm -rf cdk.out && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} cdk-cli/node_modules/.bin/cdk synth \
 		--no-notices --quiet -c env=$(or $(ENV),dev) -o cdk.out
 	@ls cdk.out/*.template.json
+
+openapi: ## docs/openapi.json, generated from the API's routes (a test keeps it current)
+	@cd api && PYTHONPATH=$(CURDIR):. ../.venvs/lambda/bin/python -m chalicelib.openapi > ../docs/openapi.json
 
 lint: setup
 	@.venvs/infra/bin/ruff check . && .venvs/infra/bin/ruff format --check .

@@ -5,33 +5,51 @@ Trains once as the next-day benchmark does (the training-set job's split of trai
 request at a time, to the model folder's two NumPy tiers (the session model and the V-SKNN
 floor, ``shoprec.serving``) and to the TensorFlow SavedModel: per-request latency (p50 / p99),
 cold start (import + load + first answer) and artifact size, with TensorFlow's library size
-beside them; and the training seconds of that cycle. Model quality: ``bench/next_day.py``.
-JSON on stdout; progress on stderr.
+beside them; and the training seconds of that cycle. Then the same requests at k=20 from
+``CLIENTS`` concurrent clients: in process (each tier), and over HTTP loopback to the local
+API server (``shoprec.local.api_server``, the folder promoted in LocalStack; one keep-alive
+connection per client). Model quality: ``bench/next_day.py``. JSON on stdout; progress on
+stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from next_day import train, training_set
 from yoochoose import DATA, TRAIN_FILE, VALID_FILE, read_sessions
 
-from shoprec import serving
+from shoprec import aws, registry, serving
 from shoprec.evaluation import next_item_cases
-from shoprec.layout import KNN_FILE, MANIFEST_FILE, MODEL_FILES, VOCABULARY_FILE, WEIGHTS_FILE
+from shoprec.layout import (
+    KNN_FILE,
+    MANIFEST_FILE,
+    MODEL_FILES,
+    VOCABULARY_FILE,
+    WEIGHTS_FILE,
+    LakeLayout,
+)
+from shoprec.local import process, services
+from shoprec.local.runtime import Ports
 from shoprec.model import left_pad
 
 REPO = Path(__file__).resolve().parents[1]
 LATENCY_REQUESTS = 1000
 SHARED = (VOCABULARY_FILE, MANIFEST_FILE)  # both tiers read them
 TIER_FILES = {"model": WEIGHTS_FILE, "vsknn": KNN_FILE}
+CLIENTS = 8
+K = 20
 
 
 def _progress(message: str) -> None:
@@ -67,6 +85,66 @@ def _timed(answer, requests: list[list[str]]) -> list[float]:
         answer(items)
         seconds.append(time.perf_counter() - started)
     return seconds
+
+
+def _concurrently(client: Callable[[], Callable[[list[str]], None]], requests) -> list[float]:
+    """Per-request seconds with ``CLIENTS`` clients at once, each sending its share of the
+    requests one after another; ``client()`` makes one client's answer function."""
+    shares = [requests[n::CLIENTS] for n in range(CLIENTS)]
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        timed = list(pool.map(lambda share: _timed(client(), share), shares))
+    return [seconds for share in timed for seconds in share]
+
+
+def _http_client(port: int) -> Callable[[list[str]], None]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def answer(items: list[str]) -> None:
+        body = json.dumps({"session_items": items, "k": K})
+        connection.request("POST", "/recommendations", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+
+    return answer
+
+
+@contextlib.contextmanager
+def _served_over_http(model_dir: Path) -> Iterator[int]:
+    """The folder promoted in a local lake (LocalStack) and the local API server serving it;
+    yields the server's port."""
+    ports = Ports.from_env()
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        os.environ.update(services.up(ports))
+    api = services.api(ports)
+    try:
+        s3, layout = aws.client("s3"), LakeLayout(os.environ["SHOPREC_LAKE_BUCKET"])
+        version = json.loads((model_dir / MANIFEST_FILE).read_text())["model_version"]
+        registry.publish(s3, layout, model_dir, version)
+        registry.promote(s3, layout, version, "bench")
+        with contextlib.redirect_stdout(sys.stderr):
+            process.start(api)
+        yield ports.api
+    finally:
+        with contextlib.redirect_stdout(sys.stderr):
+            services.down(ports)  # the API server too
+
+
+def _concurrent(model_dir: Path, tiers: dict, requests: list[list[str]]) -> dict:
+    """k=20 from ``CLIENTS`` clients at once: each tier in process, and the folder's served
+    tier over HTTP loopback."""
+    results = {
+        f"in_process_{name}": _percentiles(
+            _concurrently(lambda t=tier: lambda items: t.recommend(items, K), requests)
+        )
+        for name, tier in tiers.items()
+    }
+    with _served_over_http(model_dir) as port:
+        _timed(_http_client(port), requests[:50])  # the first request loads the champion
+        results["http_loopback"] = _percentiles(
+            _concurrently(lambda: _http_client(port), requests)
+        ) | {"tier": serving.load(model_dir).tier}
+    return {"clients": CLIENTS, "k": K, "requests": len(requests)} | results
 
 
 def _measure(model_dir: Path) -> dict:
@@ -114,6 +192,7 @@ def _measure(model_dir: Path) -> dict:
         "artifact_bytes": _size(model_dir / "saved_model"),
         "library_bytes": _size(Path(tf.__file__).parent),
     }
+    results["concurrent"] = _concurrent(model_dir, tiers, requests)
     return {"requests": LATENCY_REQUESTS, "served_files": list(MODEL_FILES)} | results
 
 

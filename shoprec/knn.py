@@ -101,6 +101,16 @@ class SessionIndex:
         kept = np.repeat(similarity[candidates], np.diff(self.session_indptr)[candidates])
         return np.bincount(neighbour_items, weights=kept, minlength=self.catalogue)
 
+    def co_occurrence(self, items: Sequence[int], among: np.ndarray) -> np.ndarray:
+        """How many training sessions hold both an item of ``items`` (rows) and an item of
+        ``among`` (columns); an item with itself: the sessions that hold it."""
+        counts = np.zeros((len(items), len(among)), dtype=np.int64)
+        for row, item in enumerate(items):
+            sessions = _gather(self.item_indptr, self.item_sessions, np.asarray([item]))
+            held = np.sort(_gather(self.session_indptr, self.session_items, sessions))
+            counts[row] = np.searchsorted(held, among, "right") - np.searchsorted(held, among)
+        return counts
+
     def save(self, path: Path) -> None:
         np.savez(path, **{name: getattr(self, name) for name in self.__dataclass_fields__})
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +27,7 @@ from shoprec.layout import KNN_FILE, MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FIL
 from shoprec.model import left_pad
 from shoprec.ranking import popularity_order, top_k
 from shoprec.registry import served_tier
-from shoprec.tiers import MODEL, VSKNN, VSKNN_IDF
+from shoprec.tiers import MODEL, POPULAR, VSKNN, VSKNN_IDF
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -86,12 +87,16 @@ class SessionScorer:
 @dataclass(frozen=True)
 class Recommendation:
     items: list[tuple[str, float]]
-    tier: str  # "model", "vsknn" or "popular" (no known item in the session)
+    tier: str  # one of shoprec.tiers.SERVED
+    # Per item: the session item that explains it most, or None for a popular item (a session
+    # without a known item, or a tier's list filled from the popular order).
+    because: list[str | None]
 
 
 class Recommender:
-    """What the tiers share: the folder's vocabulary and manifest, and the popular items for
-    a session without a known item. A tier implements ``_ranked``."""
+    """What the tiers share: the folder's vocabulary and manifest, and the popular order for
+    a session without a known item (the manifest's popular items, then the rest of the
+    catalogue). A tier implements ``_ranked``, ``_because`` and ``_similar``."""
 
     tier = ""
 
@@ -99,7 +104,9 @@ class Recommender:
         self.item_ids, self.manifest = item_ids, manifest
         self.index = {item: i for i, item in enumerate(item_ids) if i > 0}
         popular = [self.index[i] for i in manifest["popular_items"] if i in self.index]
-        self.popular = np.asarray(popular, dtype=np.int64)
+        rest = np.ones(len(item_ids), dtype=bool)
+        rest[[0, *popular]] = False
+        self.popular = np.concatenate([np.asarray(popular, dtype=np.int64), np.flatnonzero(rest)])
 
     @property
     def version(self) -> str:
@@ -109,26 +116,62 @@ class Recommender:
     def catalogue_size(self) -> int:
         return len(self.item_ids) - 1
 
-    def recommend(self, session_items: list[str], k: int) -> Recommendation:
-        known = [self.index[i] for i in session_items if i in self.index]
-        if known:
-            top, scores = self._ranked(known, min(k, self.catalogue_size))
-            tier = self.tier
-        else:
-            top = self.popular[:k]
-            scores = 1.0 / (np.arange(len(top)) + 1.0)  # rank-based score, best first
-            tier = "popular"
-        return Recommendation(
-            [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)], tier
-        )
+    def _indices(self, items: Collection[str]) -> list[int]:
+        return [self.index[i] for i in items if i in self.index]
 
-    def _ranked(self, known: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The k best item indices for a session of known items, best first, and scores."""
+    def recommend(
+        self, session_items: list[str], k: int, exclude: Collection[str] = ()
+    ) -> Recommendation:
+        """The k best items not in ``exclude`` (fewer only where fewer are eligible)."""
+        known = self._indices(session_items)
+        excluded = np.asarray([0, *self._indices(set(exclude))], dtype=np.int64)
+        k = min(k, len(self.item_ids) - len(excluded))
+        if not known:
+            return self.popular_items(k, excluded)
+        top, scores = self._ranked(known, k, excluded)
+        because = [self.item_ids[known[i]] if i >= 0 else None for i in self._because(known, top)]
+        return Recommendation(self._named(top, scores), self.tier, because)
+
+    def popular_items(self, k: int, excluded: np.ndarray | None = None) -> Recommendation:
+        """The k most popular items not excluded; rank-based scores, best first."""
+        order = self.popular if excluded is None else self.popular[~np.isin(self.popular, excluded)]
+        top = order[:k]
+        scores = 1.0 / (np.arange(len(top)) + 1.0)
+        return Recommendation(self._named(top, scores), POPULAR, [None] * len(top))
+
+    def similar(self, item_id: str, k: int) -> Recommendation | None:
+        """The k items most like ``item_id`` (None: not in the catalogue)."""
+        item = self.index.get(item_id)
+        if item is None:
+            return None
+        top, scores, explained = self._similar(item, min(k, self.catalogue_size - 1))
+        because = [item_id if e else None for e in explained]
+        return Recommendation(self._named(top, scores), self.tier, because)
+
+    def _named(self, top: np.ndarray, scores: np.ndarray) -> list[tuple[str, float]]:
+        return [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)]
+
+    def _ranked(
+        self, known: list[int], k: int, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best item indices not excluded for a session of known items, best first,
+        and their scores."""
+        raise NotImplementedError
+
+    def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
+        """Per top item, the position in ``known`` of the session item that explains it
+        most, or -1 where none does (a popular item)."""
+        raise NotImplementedError
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The k items most like ``item`` (itself excluded), best first, their scores, and
+        whether the item explains each (False: filled from the popular order)."""
         raise NotImplementedError
 
 
 class SessionRecommender(Recommender):
-    """The session model; scores are next-item probabilities."""
+    """The session model; scores are next-item probabilities. Explanations and similar items
+    come from the members' item embeddings (cosine, averaged over the members)."""
 
     tier = MODEL
 
@@ -143,18 +186,45 @@ class SessionRecommender(Recommender):
             weights = {name: data[name] for name in data.files}
         return cls(SessionScorer(weights), *_vocabulary_and_manifest(directory))
 
-    def _ranked(self, known: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+    @cached_property
+    def unit_embeddings(self) -> list[np.ndarray]:
+        """Each member's item embeddings scaled to length 1 (padding stays 0)."""
+        units = []
+        for member in self.scorer.members:
+            norms = np.linalg.norm(member["embedding"], axis=1, keepdims=True)
+            units.append(member["embedding"] / np.maximum(norms, 1e-12))
+        return units
+
+    def _cosine(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        units = self.unit_embeddings
+        return sum(u[rows] @ u[columns].T for u in units) / len(units)
+
+    def _ranked(
+        self, known: list[int], k: int, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         logits = self.scorer.scores(left_pad([known[-self.max_length :]], self.max_length))[0]
+        best = logits.max()
+        total = np.exp(logits[1:] - best).sum()  # probabilities over the whole catalogue
+        logits[excluded] = -np.inf
         top = np.argpartition(-logits, k - 1)[:k]
         top = top[np.argsort(-logits[top], kind="stable")]
-        probabilities = np.exp(logits[top] - logits[top[0]])
-        probabilities /= np.exp(logits[1:] - logits[top[0]]).sum()
-        return top, probabilities
+        return top, np.exp(logits[top] - best) / total
+
+    def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
+        return np.argmax(self._cosine(top, np.asarray(known)), axis=1)
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cosine = self._cosine(np.asarray([item]), np.arange(len(self.item_ids)))[0]
+        cosine[[0, item]] = -np.inf
+        top = np.argpartition(-cosine, k - 1)[:k]
+        top = top[np.argsort(-cosine[top], kind="stable")]
+        return top, cosine[top], np.ones(len(top), dtype=bool)
 
 
 class KnnRecommender(Recommender):
     """The V-SKNN floor; scores are each item's share of the neighbours' votes, ties by
-    training popularity (the evaluation protocol's order)."""
+    training popularity (the evaluation protocol's order). Items without a vote are the
+    popular fill; explanations and similar items come from co-occurrence in the index."""
 
     tier = VSKNN
 
@@ -172,10 +242,27 @@ class KnnRecommender(Recommender):
             SessionIndex.load(directory / KNN_FILE), idf, *_vocabulary_and_manifest(directory)
         )
 
-    def _ranked(self, known: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _top(self, scores: np.ndarray, k: int, excluded: np.ndarray) -> np.ndarray:
+        ranked = scores.copy()
+        ranked[excluded] = -1.0  # after every eligible item, even those without a vote
+        return top_k(ranked[None, :], self.popularity, k)[0]
+
+    def _ranked(
+        self, known: list[int], k: int, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         scores = self.sessions.scores(known, self.weights)
-        top = top_k(scores[None, :], self.popularity, k)[0]
+        top = self._top(scores, k, excluded)
         return top, scores[top] / max(scores.sum(), 1e-12)
+
+    def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
+        together = self.sessions.co_occurrence(known, top)  # known × top
+        return np.where(together.max(axis=0) > 0, np.argmax(together, axis=0), -1)
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        together = self.sessions.co_occurrence([item], np.arange(self.sessions.catalogue))[0]
+        share = together / max(together[item], 1)  # of the sessions that hold the item
+        top = self._top(share, k, np.asarray([0, item]))
+        return top, share[top], share[top] > 0
 
 
 def _vocabulary_and_manifest(directory: Path) -> tuple[list[str], dict[str, Any]]:

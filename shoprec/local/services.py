@@ -125,7 +125,8 @@ def kafka(ports: Ports) -> Service:
 
 
 def api(ports: Ports) -> Service:
-    """The Chalice app under ``chalice local`` (API Gateway + Lambda stand-in)."""
+    """The Chalice app under ``chalice local`` (API Gateway + Lambda stand-in), served by
+    ``shoprec.local.api_server``."""
 
     def ready() -> bool:
         try:
@@ -136,19 +137,18 @@ def api(ports: Ports) -> Service:
         except OSError:
             return False
 
-    chalice = str(Path(venv_python("lambda")).parent / "chalice")
     return Service(
         name="api",
         command=[
-            chalice,
+            venv_python("lambda"),
+            "-m",
+            "shoprec.local.api_server",  # chalice local without its delayed-ACK stall
             "--project-dir",
             str(REPO / "api"),
-            "local",
             "--host",
             "127.0.0.1",
             "--port",
             str(ports.api),
-            "--no-autoreload",
         ],
         ready=ready,
         env=cloud_env(ports) | read_env_file() | {"PYTHONPATH": str(REPO)},

@@ -85,3 +85,38 @@ def test_the_vsknn_tier_ranks_the_neighbours_items_with_ties_by_popularity(tmp_p
     assert [item for item, _ in result.items] == ["d", "e", "a", "c"]
     assert [score for _, score in result.items] == [0.5, 0.5, 0.0, 0.0]
     assert floor.recommend(["nope"], 2).tier == "popular"
+
+
+@pytest.mark.parametrize("gate", [{"serve": "model"}, {"serve": "vsknn"}])
+def test_filtered_answers_hold_exactly_k_eligible_items_each_explained(tmp_path, gate):
+    served = serving.load(write_tiny_model(tmp_path, "v1", gate))
+    result = served.recommend(["a", "b"], 3, exclude={"a", "c", "unknown"})
+    ids = [item for item, _ in result.items]
+    assert len(ids) == 3 and not {"a", "c"} & set(ids) and "<pad>" not in ids
+    assert all(because in (None, "a", "b") for because in result.because)
+    assert len(served.recommend(["a"], 5, exclude={"a", "b", "c"}).items) == 2  # all eligible
+    assert served.recommend(["a"], 5, exclude=set("abcde")).items == []
+    popular = served.recommend([], 2, exclude={"c"})
+    assert popular.tier == "popular" and [i for i, _ in popular.items] == ["a", "b"]
+    assert popular.because == [None, None]
+
+
+def test_the_vsknn_tier_fills_from_the_popular_order_and_says_so(tmp_path):
+    floor = serving.load(write_tiny_model(tmp_path, "v1", {"serve": "vsknn"}))
+    result = floor.recommend(["d"], 4)  # d and e have votes; a and c are the popular fill
+    assert result.because == ["d", "d", None, None]
+
+
+@pytest.mark.parametrize("gate", [{"serve": "model"}, {"serve": "vsknn"}])
+def test_similar_items_exclude_the_item_and_unknown_items_have_none(tmp_path, gate):
+    served = serving.load(write_tiny_model(tmp_path, "v1", gate))
+    result = served.similar("d", 3)
+    ids = [item for item, _ in result.items]
+    assert len(ids) == 3 and "d" not in ids and result.tier == served.tier
+    assert served.similar("nope", 3) is None
+
+
+def test_vsknn_similar_items_are_those_sharing_sessions_first(tmp_path):
+    floor = serving.load(write_tiny_model(tmp_path, "v1", {"serve": "vsknn"}))
+    result = floor.similar("d", 2)  # d shares its one session with e only
+    assert result.items[0] == ("e", 1.0) and result.because == ["d", None]

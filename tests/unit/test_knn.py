@@ -57,3 +57,12 @@ def test_an_item_in_no_session_scores_nothing_and_the_index_round_trips(tmp_path
     index.save(tmp_path / "knn.npz")
     loaded = SessionIndex.load(tmp_path / "knn.npz")
     np.testing.assert_array_equal(loaded.scores([2, 1]), index.scores([2, 1]))
+
+
+def test_co_occurrence_counts_the_sessions_that_hold_both_items():
+    sessions = [[1, 2], [2, 3, 1], [4, 5], [3, 3, 1]]
+    index = SessionIndex.build(sessions, range(len(sessions)), 6)
+    assert index.co_occurrence([1, 4], np.arange(6)).tolist() == [
+        [0, 3, 2, 2, 0, 0],
+        [0, 0, 0, 0, 1, 1],
+    ]

@@ -1,0 +1,102 @@
+"""The API under faults, on real S3 (LocalStack): S3 down during a refresh, a corrupt or
+incomplete champion, no champion. The model in memory keeps answering; nothing is left
+under the temporary folder."""
+
+import logging
+import tempfile
+
+import app as api
+import boto3
+import pytest
+from botocore.config import Config
+from chalice.test import Client
+from tiny_model import write_tiny_model
+
+from chalicelib.champion import ChampionHolder, NoChampion
+from shoprec import aws, registry
+from shoprec.layout import KNN_FILE, WEIGHTS_FILE, LakeLayout
+
+pytestmark = [pytest.mark.integration]
+DEAD_ENDPOINT = "http://127.0.0.1:9"  # the discard port: nothing listens there
+
+
+@pytest.fixture
+def lake(bucket, tmp_path, monkeypatch):
+    """The lake with v1 published and promoted; the temporary folder is the test's own."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    s3, layout = aws.client("s3"), LakeLayout(bucket)
+    registry.publish(s3, layout, write_tiny_model(tmp_path / "v1", "v1"), "v1")
+    registry.promote(s3, layout, "v1", "first")
+    return s3, layout, tmp_path
+
+
+def _publish(lake, version: str, damage) -> None:
+    s3, layout, tmp_path = lake
+    folder = write_tiny_model(tmp_path / version, version)
+    damage(folder)
+    registry.publish(s3, layout, folder, version)
+    registry.promote(s3, layout, version, "damaged")
+
+
+def test_s3_down_during_a_refresh_keeps_the_model_in_memory(lake, caplog):
+    s3, layout, tmp_path = lake
+    holder = ChampionHolder(aws.quick_client("s3"), layout, 0, first_retry_seconds=0)
+    assert holder.get().version == "v1"
+    registry.publish(s3, layout, write_tiny_model(tmp_path / "v2", "v2"), "v2")
+    registry.promote(s3, layout, "v2", "better")
+    holder.s3 = boto3.session.Session().client(
+        "s3", endpoint_url=DEAD_ENDPOINT, config=Config(retries={"max_attempts": 1})
+    )
+    with caplog.at_level(logging.ERROR):
+        assert holder.get().version == "v1"
+    assert "champion refresh failed" in caplog.text and "v1 keeps serving" in caplog.text
+    holder.s3 = aws.quick_client("s3")  # S3 is back: the next refresh follows the pointer
+    assert holder.get().version == "v2"
+    assert not list((tmp_path / "tmp").iterdir())  # no model files left under /tmp
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda folder: (folder / WEIGHTS_FILE).write_bytes(b"not a zip"),
+        lambda folder: (folder / KNN_FILE).unlink(),
+    ],
+    ids=["corrupt weights", "missing index"],
+)
+def test_a_damaged_champion_leaves_the_last_good_one_serving(lake, damage, caplog):
+    holder = ChampionHolder(aws.quick_client("s3"), lake[1], 0, first_retry_seconds=0)
+    assert holder.get().version == "v1"
+    _publish(lake, "v2", damage)
+    with caplog.at_level(logging.ERROR):
+        assert holder.get().version == "v1"
+    assert "champion refresh failed" in caplog.text
+    assert not list((lake[2] / "tmp").iterdir())
+
+
+def test_a_cold_start_without_a_good_champion_is_a_clear_503(lake, monkeypatch):
+    s3, layout, _ = lake
+    empty = ChampionHolder(s3, LakeLayout(layout.bucket + "-none"), 0, first_retry_seconds=0)
+    with pytest.raises(NoChampion, match="could not be loaded"):  # no such bucket
+        empty.get()
+    _publish(lake, "v2", lambda folder: (folder / WEIGHTS_FILE).unlink())
+    holder = ChampionHolder(s3, layout, 0, first_retry_seconds=60)
+    monkeypatch.setattr(api, "champion", lambda: holder)
+    with Client(api.app) as client:
+        response = client.http.get("/health")
+        assert response.status_code == 503
+        assert response.json_body["error"].startswith("the champion model could not be loaded")
+        assert client.http.get("/popular").status_code == 503
+
+
+def test_without_a_pointer_the_api_says_nothing_is_promoted(bucket, monkeypatch):
+    holder = ChampionHolder(aws.client("s3"), LakeLayout(bucket), 0)
+    monkeypatch.setattr(api, "champion", lambda: holder)
+    with Client(api.app) as client:
+        response = client.http.post(
+            "/recommendations",
+            body=b'{"session_items": []}',
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 503
+    assert response.json_body == {"error": "no model has been promoted yet", "field": None}

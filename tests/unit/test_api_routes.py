@@ -1,0 +1,113 @@
+"""The API's routes in process (Chalice's test client) on a tiny model, per tier."""
+
+import json
+from pathlib import Path
+
+import app as api
+import pytest
+from chalice.test import Client
+from tiny_model import write_tiny_model
+
+from chalicelib.champion import NoChampion
+from chalicelib.openapi import document
+from shoprec import serving
+
+pytestmark = pytest.mark.unit
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+
+
+class Serving:
+    """A holder that serves one model folder (or nothing)."""
+
+    def __init__(self, model: serving.Recommender | None):
+        self.model = model
+
+    def get(self) -> serving.Recommender:
+        if self.model is None:
+            raise NoChampion("no model has been promoted yet")
+        return self.model
+
+
+@pytest.fixture(params=["model", "vsknn"])
+def client(request, tmp_path, monkeypatch):
+    model = serving.load(write_tiny_model(tmp_path, "v1", {"serve": request.param}))
+    monkeypatch.setattr(api, "champion", lambda: Serving(model))
+    with Client(api.app) as client:
+        yield client
+
+
+def _post(client, body: dict | bytes):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.http.post(
+        "/recommendations", body=raw, headers={"Content-Type": "application/json"}
+    )
+
+
+def test_every_item_carries_its_score_and_explanation_and_the_answer_its_tier(client):
+    answer = _post(client, {"session_items": ["a", "b"], "k": 3}).json_body
+    assert answer["tier"] in ("model", "vsknn") and len(answer["items"]) == 3
+    for item in answer["items"]:
+        assert isinstance(item["score"], float)
+        assert item["explanation"] == "popular" or item["explanation"]["because"] in ("a", "b")
+    cold = _post(client, {"session_items": []}).json_body
+    assert cold["tier"] == "popular" and {i["explanation"] for i in cold["items"]} == {"popular"}
+
+
+def test_filters_still_answer_k_items(client):
+    answer = _post(
+        client,
+        {"session_items": ["a", "b"], "k": 3, "exclude_items": ["c"], "exclude_seen": True},
+    ).json_body
+    assert {i["item_id"] for i in answer["items"]} == {"d", "e"}  # the only eligible items
+    answer = _post(client, {"session_items": ["a"], "k": 3, "exclude_items": ["b"]}).json_body
+    assert len(answer["items"]) == 3 and "b" not in [i["item_id"] for i in answer["items"]]
+
+
+def test_similar_popular_and_current_model(client):
+    similar = client.http.get("/items/d/similar?k=2").json_body
+    assert len(similar["items"]) == 2 and "d" not in [i["item_id"] for i in similar["items"]]
+    unknown = client.http.get("/items/nope/similar")
+    assert unknown.status_code == 404 and unknown.json_body["field"] == "item_id"
+    popular = client.http.get("/popular?k=2").json_body
+    assert [i["item_id"] for i in popular["items"]] == ["c", "a"] and popular["tier"] == "popular"
+    current = client.http.get("/models/current").json_body
+    assert current["model_version"] == "v1" and current["gate"]["serve"] in ("model", "vsknn")
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/popular?k=0", "k"),
+        ("/popular?k=101", "k"),
+        ("/popular?category=shoes", "category"),  # no catalogue of categories yet
+        ("/items/" + "x" * 129 + "/similar", "item_id"),
+    ],
+)
+def test_query_limits_are_400s_naming_the_field(client, path, field):
+    response = client.http.get(path)
+    assert response.status_code == 400 and response.json_body["field"] == field
+
+
+def test_a_deeply_nested_body_is_a_400(client):
+    response = _post(client, b"[" * 100_000)
+    assert response.status_code == 400 and response.json_body["field"] == "body"
+
+
+def test_no_champion_is_a_503_with_a_clear_message(monkeypatch):
+    monkeypatch.setattr(api, "champion", lambda: Serving(None))
+    with Client(api.app) as client:
+        for response in (
+            client.http.get("/health"),
+            client.http.get("/popular"),
+            client.http.get("/models/current"),
+            _post(client, {"session_items": ["a"]}),
+        ):
+            assert response.status_code == 503
+            assert response.json_body == {"error": "no model has been promoted yet", "field": None}
+
+
+def test_the_served_and_committed_openapi_documents_are_the_generated_one():
+    with Client(api.app) as client:
+        served = client.http.get("/openapi.json").json_body
+    assert served == document(api.app)
+    assert json.loads(DOCUMENT.read_text()) == served, "regenerate: make openapi"
