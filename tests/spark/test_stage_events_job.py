@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from shop_events import view
 
 from shoprec.contracts import StagingJobArgs
 from shoprec.schema import Event
@@ -35,21 +36,12 @@ def _publish(spark, bootstrap: str, topic: str, values: list[str]) -> None:
 def _events(count: int) -> list[Event]:
     """Views of two shoppers, one with a session cookie, one known by its client only."""
     return [
-        Event(
-            event_id=f"e{n}",
-            event_time=datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(seconds=n),
-            source="weblog",
-            event_type="view",
+        view(
+            f"e{n}",
+            datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(seconds=n),
+            str(n % 7),
+            f"incoming/source=weblog/web-01/access.log@{n * 100}",
             session_id="s1" if n % 2 else None,
-            user_id=None,
-            item_id=str(n % 7),
-            query=None,
-            url=f"/product/{n % 7}",
-            status=200,
-            referrer=None,
-            user_agent_class="browser",
-            origin=f"incoming/source=weblog/web-01/access.log@{n * 100}",
-            client_id="c" * 32,
             session_source="cookie" if n % 2 else "inferred",
         )
         for n in range(count)
