@@ -118,7 +118,10 @@ def ensure_table(spark: SparkSession, database: str, table: str, location: str) 
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` ({columns}) "
         f"PARTITIONED BY ({partitions}) STORED AS PARQUET LOCATION '{location}'"
     )
-    spark.sql(f"ALTER TABLE `{database}`.`{table}` SET LOCATION '{location}'")
+    described = spark.sql(f"DESCRIBE TABLE EXTENDED `{database}`.`{table}`").collect()
+    located = next(r.data_type for r in described if r.col_name == "Location")
+    if located.rstrip("/") != location.rstrip("/"):  # an update only where one is needed
+        spark.sql(f"ALTER TABLE `{database}`.`{table}` SET LOCATION '{location}'")
 
 
 def register_partitions(

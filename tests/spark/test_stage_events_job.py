@@ -70,6 +70,10 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
         topic=topic,
         database=f"test_{unique}",
     )
+    from shoprec.spark.staging import ensure_table
+
+    # a table catalogued before with an s3a:// location: the job moves it to s3://
+    ensure_table(spark, args.database, args.table, f"s3a://{bucket}/staging/events/")
     job = _job()
     first = job.main(args.to_argv())
     assert first["read"] == len(payloads) + 6
@@ -91,6 +95,9 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     table = spark.table(f"test_{unique}.events")
     assert table.count() == len(payloads) + 1
     assert table.select("event_id").distinct().count() == len(payloads) + 1
+    described = spark.sql(f"DESCRIBE TABLE EXTENDED test_{unique}.events").collect()
+    location = next(r.data_type for r in described if r.col_name == "Location")
+    assert location.rstrip("/") == f"s3://{bucket}/staging/events"
     partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS test_{unique}.events").collect()]
     assert "source=weblog/event_type=view/event_date=2026-11-01" in partitions
     assert "source=weblog/event_type=view/event_date=2026-11-02" in partitions
