@@ -156,8 +156,9 @@ class IngestionStack(Stack):
             write=[
                 LakeLayout.landing_prefix(source),
                 LakeLayout.quarantine_prefix("collect", source),
-                LakeLayout.collector_state_prefix(source),
             ],
+            # the state store removes its markers once their object is done (streams.py)
+            delete=[LakeLayout.collector_state_prefix(source)],
         )
         queues.objects.grant_send_messages(function)  # continuations and the sweep's finds
         self.client_hash_key.grant_read(function)
