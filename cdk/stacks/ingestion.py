@@ -98,6 +98,7 @@ class IngestionStack(Stack):
             kafka_bootstrap=self.streaming.cluster_arn,  # resolved to brokers at run time
             kafka_auth="iam",
             topic=self.streaming.topic,
+            topic_retention_hours=self.config.kafka_retention_hours,
             lake_bucket=self.lake.bucket.bucket_name,
             source=source,
             queue_url=queues.objects.queue_url,

@@ -235,3 +235,14 @@ def test_the_dead_letter_queue_key_admits_eventbridge(dev):
         for action in _actions(statement)
     }
     assert {"kms:GenerateDataKey", "kms:Decrypt"} <= admitted
+
+
+@pytest.mark.parametrize(("env", "hours"), [("dev", "72"), ("prod", "168")])
+def test_the_collector_sets_the_topic_retention_of_its_environment(synthesized, env, hours):
+    functions = synthesized[env].resources("AWS::Lambda::Function")
+    settings = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in functions
+        if "SHOPREC_TOPIC" in f["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert [s["SHOPREC_TOPIC_RETENTION_HOURS"] for s in settings] == [hours]
