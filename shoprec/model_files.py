@@ -34,19 +34,25 @@ def problems(
     s3: Any, bucket: str, prefix: str, files: dict[str, dict[str, Any]] | None
 ) -> list[str]:
     """What keeps the folder under ``prefix`` from being the one its manifest lists: a missing
-    list, missing files, wrong sizes, wrong sha256 (every file is read back in full)."""
+    list, missing files, wrong sizes, wrong sha256 (every file is read back in full). Files
+    are found by listing the folder: a role that lists only below its prefixes gets 403, not
+    404, for a missing key."""
     if not files:
         return ["its manifest lists no files with checksums"]
+    sizes = {
+        obj["Key"][len(prefix) :]: obj["Size"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for obj in page.get("Contents", [])
+    }
     found = []
     for name, expected in sorted(files.items()):
-        try:
-            body = s3.get_object(Bucket=bucket, Key=prefix + name)
-        except s3.exceptions.NoSuchKey:
+        if name not in sizes:
             found.append(f"{name} is missing")
-            continue
-        if body["ContentLength"] != expected["size"]:
-            found.append(f"{name} has {body['ContentLength']} bytes, not {expected['size']}")
-        elif _sha256(body["Body"]) != expected["sha256"]:
-            found.append(f"{name} has a sha256 other than its manifest's")
-        body["Body"].close()
+        elif sizes[name] != expected["size"]:
+            found.append(f"{name} has {sizes[name]} bytes, not {expected['size']}")
+        else:
+            body = s3.get_object(Bucket=bucket, Key=prefix + name)["Body"]
+            if _sha256(body) != expected["sha256"]:
+                found.append(f"{name} has a sha256 other than its manifest's")
+            body.close()
     return found

@@ -199,11 +199,11 @@ def served_tier(manifest: dict[str, Any]) -> str:
 def promote_if_accepted(s3: Any, layout: LakeLayout, version: str) -> dict[str, Any]:
     """Apply the gate decision recorded in the model's manifest at training time; say which
     version and tier serve afterwards (``serving``: None while nothing does)."""
-    try:
-        manifest = read_manifest(s3, layout, version)
-    except s3.exceptions.NoSuchKey:
+    document = JsonStore(s3, layout.bucket, layout.model_prefix(version)).get(MANIFEST_FILE)
+    if document is None:  # (JsonStore: a 404, or a 403 on a key that is not listed)
         reason = f"{version} has no manifest: its upload did not finish; nothing to promote"
         return _refused(s3, layout, reason)
+    manifest = document.body
     decision = manifest["gate"]
     if decision["decision"] != "promote":
         return _refused(s3, layout, decision["reason"])
