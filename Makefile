@@ -9,17 +9,18 @@ API_PORT ?= 8000
 export API_PORT
 DATASET ?=
 
-.PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback test bench \
-	lint clean synth openapi
+.PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback replay test \
+	bench lint clean synth openapi
 
 help:
-	@echo "make demo    set up, start the local cloud, run the pipeline DAG once, serve the API"
+	@echo "make demo    set up, start the local cloud and Airflow, a cycle per shop day, serve the API"
 	@echo "make test    every test (unit, Spark, TensorFlow, Airflow, integration)"
 	@echo "make bench   benchmarks (JSON), on ../shared/data where it exists"
 	@echo "make synth   every stack's template in cdk.out/ (offline; ENV=dev|prod|local)"
 	@echo "make cycle   the shop's next day arrives and a cycle runs now (on the scheduler)"
 	@echo "make deliver FILE=<log> HOST=<host>   ship a log file into the local lake"
 	@echo "make sql Q=\"<SQL>\"   Spark SQL on the local catalogue (the Athena stand-in)"
+	@echo "make replay FROM=<date> TO=<date>   publish the landing zone's events of those days again"
 	@echo "make setup | up | down | status | rollback | lint | clean"
 
 setup: venvs jars cdk-cli ## idempotent: a second run takes seconds
@@ -65,6 +66,10 @@ sql: ## e.g. make sql Q="select source, count(*) from shoprec.events group by so
 
 rollback: ## the previous champion serves again (local cloud)
 	@source .run/env && $(PY) -m shoprec.rollback
+
+replay: ## e.g. make replay FROM=2026-11-01 TO=2026-11-03 (ingest dates; staging drops repeats)
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make replay FROM=<date> TO=<date>"; exit 2; }
+	@source .run/env && $(PY) -m shoprec.replay --from $(FROM) --to $(TO)
 
 test: setup
 	@tools/run-tests

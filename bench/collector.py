@@ -76,7 +76,7 @@ def _raw_producer(events: list[Event], settings: CollectorSettings) -> float:
 
     topic = settings.topic + ".raw"
     config = {"bootstrap.servers": settings.kafka_bootstrap} | PRODUCER_OPTIONS
-    ensure_topic(config, topic)
+    ensure_topic(config, topic, settings.topic_retention_hours)
     payloads = [(e.session_id or e.client_id, e.to_json()) for e in events]
     producer = Producer(config)
     started = time.perf_counter()

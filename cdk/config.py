@@ -25,8 +25,11 @@ class ApiLimits:
 class EnvironmentConfig:
     name: str
     removal_policy: RemovalPolicy
+    incoming_expiry_days: int  # the raw logs, once collected (their lines live in landing)
     landing_expiry_days: int
     quarantine_expiry_days: int
+    noncurrent_version_expiry_days: int  # overwritten and expired objects' old versions
+    kafka_retention_hours: int  # the topic's: longer than a staging outage may last
     log_retention: logs.RetentionDays
     nat_gateways: int
     interface_endpoints: bool  # PrivateLink endpoints for the AWS APIs (else through the NAT)
@@ -47,8 +50,11 @@ class EnvironmentConfig:
 _DEV = EnvironmentConfig(
     name="dev",
     removal_policy=RemovalPolicy.DESTROY,
+    incoming_expiry_days=30,
     landing_expiry_days=30,
     quarantine_expiry_days=30,
+    noncurrent_version_expiry_days=7,
+    kafka_retention_hours=72,
     log_retention=logs.RetentionDays.ONE_MONTH,
     nat_gateways=1,
     interface_endpoints=False,
@@ -67,8 +73,11 @@ ENVIRONMENTS = {
     "prod": EnvironmentConfig(
         name="prod",
         removal_policy=RemovalPolicy.RETAIN,
+        incoming_expiry_days=90,
         landing_expiry_days=365,
         quarantine_expiry_days=90,
+        noncurrent_version_expiry_days=30,
+        kafka_retention_hours=168,
         log_retention=logs.RetentionDays.ONE_YEAR,
         nat_gateways=2,
         interface_endpoints=True,

@@ -110,6 +110,10 @@ class KafkaSettings(EnvContract):
     kafka_bootstrap: str
     kafka_auth: str = "plaintext"  # plaintext (local Kafka) | iam (MSK, SASL OAUTHBEARER)
     topic: str = DEFAULT_TOPIC
+    # How long the topic keeps events (its retention.ms, set on every producer start): longer
+    # than any staging outage may last, or staging loses what it never read. CDK sets it per
+    # environment; this default is the local one.
+    topic_retention_hours: int = 168
 
 
 @dataclasses.dataclass(frozen=True)

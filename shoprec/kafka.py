@@ -49,7 +49,13 @@ def producer_permissions(options: dict[str, Any]) -> dict[str, list[str]]:
     cluster = ["kafka-cluster:Connect"]
     if options.get("enable.idempotence"):
         cluster.append("kafka-cluster:WriteDataIdempotently")
-    topic = ["kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:WriteData"]
+    topic = [
+        "kafka-cluster:DescribeTopic",
+        "kafka-cluster:CreateTopic",
+        "kafka-cluster:WriteData",
+        "kafka-cluster:DescribeTopicDynamicConfiguration",  # ensure_topic's retention check
+        "kafka-cluster:AlterTopicDynamicConfiguration",
+    ]
     return {"cluster": cluster, "topic": topic}
 
 
@@ -72,20 +78,42 @@ def producer_config(settings: KafkaSettings) -> dict[str, Any]:
 TOPIC_PARTITIONS = 6  # MSK Serverless topics are created explicitly (no auto-creation)
 
 
-def ensure_topic(config: dict[str, Any], topic: str, timeout: float = 30) -> None:
-    """Create the topic unless it exists (idempotent; the same call locally and on MSK)."""
+def ensure_topic(
+    config: dict[str, Any], topic: str, retention_hours: int, timeout: float = 30
+) -> None:
+    """Create the topic unless it exists, and give it ``retention_hours`` unless it has them
+    (idempotent; the same calls locally and on MSK)."""
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({k: v for k, v in config.items() if k in _ADMIN_KEYS})
-    if topic in admin.list_topics(timeout=timeout).topics:
-        return
-    future = admin.create_topics([NewTopic(topic, num_partitions=TOPIC_PARTITIONS)])[topic]
-    try:
-        future.result(timeout)
-    except KafkaException as error:
-        if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # a concurrent creator
-            raise
+    retention = {"retention.ms": str(retention_hours * 3_600_000)}
+    if topic not in admin.list_topics(timeout=timeout).topics:
+        new = NewTopic(topic, num_partitions=TOPIC_PARTITIONS, config=retention)
+        try:
+            admin.create_topics([new])[topic].result(timeout)
+            return
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # a concurrent creator
+                raise
+    if topic_retention_ms(admin, topic, timeout) != int(retention["retention.ms"]):
+        _set_retention(admin, topic, retention["retention.ms"], timeout)
+
+
+def topic_retention_ms(admin: Any, topic: str, timeout: float = 30) -> int:
+    from confluent_kafka.admin import ConfigResource
+
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    described = admin.describe_configs([resource])[resource].result(timeout)
+    return int(described["retention.ms"].value)
+
+
+def _set_retention(admin: Any, topic: str, retention_ms: str, timeout: float) -> None:
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+
+    entry = ConfigEntry("retention.ms", retention_ms, incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
+    admin.incremental_alter_configs([resource])[resource].result(timeout)
 
 
 _ADMIN_KEYS = {"bootstrap.servers", "security.protocol", "sasl.mechanisms", "oauth_cb"}
@@ -105,7 +133,8 @@ class Publisher:
             from confluent_kafka import Producer
 
             config = producer_config(self.settings)
-            ensure_topic(config, self.settings.topic, self.timeout)
+            settings = self.settings
+            ensure_topic(config, settings.topic, settings.topic_retention_hours, self.timeout)
             self._producer = Producer(config | {"message.timeout.ms": int(self.timeout * 1000)})
         return self._producer
 

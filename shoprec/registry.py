@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from shoprec import tiers
+from shoprec.failpoints import failpoint
+from shoprec.ingest.store import Conflict, JsonStore
 from shoprec.layout import CHAMPION_KEY, MANIFEST_FILE, MODEL_FILES, LakeLayout
+from shoprec.model_files import checksums, problems
 
 
 def publish(s3: Any, layout: LakeLayout, model_dir: Path, version: str) -> str:
-    """Upload every file of a trained model under ``analytics/models/<version>/``."""
+    """Upload a trained model under ``analytics/models/<version>/``: every file first, then the
+    manifest with each file's size and sha256 in it. A folder without its manifest is an
+    interrupted upload, which promotion refuses."""
     prefix = layout.model_prefix(version)
-    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+    files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != MANIFEST_FILE)
+    for path in files:
         s3.upload_file(str(path), layout.bucket, prefix + path.relative_to(model_dir).as_posix())
+    failpoint("model_files_uploaded")
+    manifest = json.loads((model_dir / MANIFEST_FILE).read_text())
+    manifest["files"] = checksums(model_dir, files)
+    s3.put_object(
+        Bucket=layout.bucket,
+        Key=prefix + MANIFEST_FILE,
+        Body=json.dumps(manifest, indent=2).encode(),
+        ContentType="application/json",
+    )
     return prefix
 
 
@@ -24,12 +40,16 @@ def read_manifest(s3: Any, layout: LakeLayout, version: str) -> dict[str, Any]:
     return json.loads(body["Body"].read())
 
 
+def _pointer_store(s3: Any, layout: LakeLayout) -> JsonStore:
+    return JsonStore(s3, layout.bucket, CHAMPION_KEY[: CHAMPION_KEY.rfind("/") + 1])
+
+
+_POINTER = CHAMPION_KEY[CHAMPION_KEY.rfind("/") + 1 :]
+
+
 def read_champion(s3: Any, layout: LakeLayout) -> dict[str, Any] | None:
-    try:
-        body = s3.get_object(Bucket=layout.bucket, Key=CHAMPION_KEY)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-    return json.loads(body)
+    document = _pointer_store(s3, layout).get(_POINTER)
+    return document.body if document else None
 
 
 def champion_data_until(s3: Any, layout: LakeLayout) -> str | None:
@@ -116,23 +136,59 @@ def gate(metrics: dict[str, dict[str, float]], champion_version: str | None) -> 
     }
 
 
-def _write_champion(
-    s3: Any, layout: LakeLayout, version: str, reason: str, earlier: list[str]
-) -> dict[str, Any]:
-    pointer = {
+class PointerContended(RuntimeError):
+    """The champion pointer kept changing under this move: too many writers at once."""
+
+
+class Refused(Exception):
+    """A pointer move that no longer applies to the pointer as it now is."""
+
+
+def _pointer(version: str, reason: str, earlier: list[str]) -> dict[str, Any]:
+    return {
         "version": version,
         "reason": reason,
         "earlier": earlier,  # former champions, most recent first: what rollback returns to
         "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    s3.put_object(Bucket=layout.bucket, Key=CHAMPION_KEY, Body=json.dumps(pointer).encode())
-    return pointer
+
+
+def _move_pointer(
+    s3: Any,
+    layout: LakeLayout,
+    change: Callable[[dict[str, Any] | None], dict[str, Any]],
+    attempts: int = 10,
+) -> dict[str, Any]:
+    """Write ``change(current pointer)`` only over the pointer it was computed from (S3
+    ``If-Match`` on its ETag; ``If-None-Match`` for the first): a move that loses a race is
+    computed again on the winner's pointer, so no move overwrites another unseen."""
+    store = _pointer_store(s3, layout)
+    for _ in range(attempts):
+        current = store.get(_POINTER)
+        pointer = change(current.body if current else None)
+        failpoint("champion_read")
+        try:
+            if current is None:
+                store.create(_POINTER, pointer)
+            else:
+                store.replace(current, pointer)
+        except Conflict:
+            continue
+        return pointer
+    raise PointerContended(f"{CHAMPION_KEY} changed under {attempts} attempts to move it")
+
+
+def _promoted(version: str, reason: str) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
+    def change(current: dict[str, Any] | None) -> dict[str, Any]:
+        earlier = [current["version"], *current["earlier"]] if current else []
+        return _pointer(version, reason, earlier)
+
+    return change
 
 
 def promote(s3: Any, layout: LakeLayout, version: str, reason: str) -> dict[str, Any]:
-    current = read_champion(s3, layout)
-    earlier = [current["version"], *current["earlier"]] if current else []
-    return _write_champion(s3, layout, version, reason, earlier)
+    """Make ``version`` the champion, whatever serves now (no gate, no verification)."""
+    return _move_pointer(s3, layout, _promoted(version, reason))
 
 
 def served_tier(manifest: dict[str, Any]) -> str:
@@ -143,19 +199,42 @@ def served_tier(manifest: dict[str, Any]) -> str:
 def promote_if_accepted(s3: Any, layout: LakeLayout, version: str) -> dict[str, Any]:
     """Apply the gate decision recorded in the model's manifest at training time; say which
     version and tier serve afterwards (``serving``: None while nothing does)."""
-    manifest = read_manifest(s3, layout, version)
+    document = JsonStore(s3, layout.bucket, layout.model_prefix(version)).get(MANIFEST_FILE)
+    if document is None:  # (JsonStore: a 404, or a 403 on a key that is not listed)
+        reason = f"{version} has no manifest: its upload did not finish; nothing to promote"
+        return _refused(s3, layout, reason)
+    manifest = document.body
     decision = manifest["gate"]
-    current = read_champion(s3, layout)
-    serving = current["version"] if current else None
     if decision["decision"] != "promote":
-        result = {"promoted": False, "reason": decision["reason"]}
-    elif serving != decision["champion_version"]:
-        reason = f"champion changed to {serving} after the gate compared against it; retrain"
-        result = {"promoted": False, "reason": reason}
-    else:
-        pointer = promote(s3, layout, version, decision["reason"])
-        return {"promoted": True, **pointer, "serving": _serving(version, manifest)}
-    return result | {"serving": serving and _serving(serving, read_manifest(s3, layout, serving))}
+        return _refused(s3, layout, decision["reason"])
+    missing = problems(s3, layout.bucket, layout.model_prefix(version), manifest.get("files"))
+    if missing:
+        return _refused(s3, layout, f"{version} fails verification: {'; '.join(missing)}")
+    promoted = _promoted(version, decision["reason"])
+
+    def change(current: dict[str, Any] | None) -> dict[str, Any]:
+        serving = current["version"] if current else None
+        if serving != decision["champion_version"]:
+            raise Refused(
+                f"champion changed to {serving} after the gate compared against it; retrain"
+            )
+        return promoted(current)
+
+    try:
+        pointer = _move_pointer(s3, layout, change)
+    except Refused as refusal:
+        return _refused(s3, layout, str(refusal))
+    return {"promoted": True, **pointer, "serving": _serving(version, manifest)}
+
+
+def _refused(s3: Any, layout: LakeLayout, reason: str) -> dict[str, Any]:
+    current = read_champion(s3, layout)
+    serving = current and current["version"]
+    return {
+        "promoted": False,
+        "reason": reason,
+        "serving": serving and _serving(serving, read_manifest(s3, layout, serving)),
+    }
 
 
 def _serving(version: str, manifest: dict[str, Any]) -> dict[str, str]:
@@ -168,11 +247,14 @@ class NothingToRollBack(RuntimeError):
 
 def rollback(s3: Any, layout: LakeLayout) -> dict[str, Any]:
     """Point the champion back at the previous champion (the API follows on its next refresh)."""
-    current = read_champion(s3, layout)
-    if not current or not current["earlier"]:
-        raise NothingToRollBack("there is no earlier champion to roll back to")
-    previous, *older = current["earlier"]
-    return _write_champion(s3, layout, previous, f"rollback from {current['version']}", older)
+
+    def change(current: dict[str, Any] | None) -> dict[str, Any]:
+        if not current or not current["earlier"]:
+            raise NothingToRollBack("there is no earlier champion to roll back to")
+        previous, *older = current["earlier"]
+        return _pointer(previous, f"rollback from {current['version']}", older)
+
+    return _move_pointer(s3, layout, change)
 
 
 def download(s3: Any, layout: LakeLayout, version: str, target: Path) -> Path:

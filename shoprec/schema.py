@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -80,6 +81,17 @@ class Event:
 
     def to_json(self) -> str:
         return json.dumps({"v": SCHEMA_VERSION, **self.to_record()}, separators=(",", ":"))
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, str]) -> Event:
+        """The event of a landing CSV row (``to_record`` as text; an empty field is None)."""
+        values: dict[str, object] = {
+            name: (None if name in NULLABLE and record[name] == "" else record[name])
+            for name in FIELD_NAMES
+        }
+        values["event_time"] = datetime.fromisoformat(record["event_time"]).astimezone(UTC)
+        values["status"] = int(record["status"])
+        return cls(**values)  # type: ignore[arg-type]
 
 
 # (name, Spark/Hive type) in column order, derived from the dataclass.

@@ -11,7 +11,8 @@ from aws_cdk import aws_s3 as s3
 
 # Object versions too: a collector reads exactly the version it was notified of.
 READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
-WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"]
+DELETE_ACTIONS = ["s3:DeleteObject"]
 
 
 def _objects(bucket: s3.IBucket, prefixes: Sequence[str]) -> list[str]:
@@ -25,9 +26,12 @@ def grant_prefixes(
     *,
     read: Sequence[str] = (),
     write: Sequence[str] = (),
+    delete: Sequence[str] = (),
 ) -> None:
-    """Read ``read`` prefixes, read and write ``write`` prefixes; list only below them."""
-    readable = [*read, *write]
+    """Read ``read`` prefixes, read and write ``write`` prefixes, read, write and delete
+    ``delete`` prefixes (where a writer replaces or removes objects); list only below them."""
+    readable = [*read, *write, *delete]
+    writable = [*write, *delete]
     if not readable:
         raise ValueError("grant at least one prefix")
     statements = [
@@ -38,14 +42,18 @@ def grant_prefixes(
             conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in readable]}},
         ),
         iam.PolicyStatement(
-            actions=["kms:Decrypt", *(["kms:GenerateDataKey"] if write else [])],
+            actions=["kms:Decrypt", *(["kms:GenerateDataKey"] if writable else [])],
             resources=[key.key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
         ),
     ]
-    if write:
+    if writable:
         statements.append(
-            iam.PolicyStatement(actions=WRITE_ACTIONS, resources=_objects(bucket, write))
+            iam.PolicyStatement(actions=WRITE_ACTIONS, resources=_objects(bucket, writable))
+        )
+    if delete:
+        statements.append(
+            iam.PolicyStatement(actions=DELETE_ACTIONS, resources=_objects(bucket, delete))
         )
     for statement in statements:
         grantee.grant_principal.add_to_principal_policy(statement)

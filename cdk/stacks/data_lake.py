@@ -39,10 +39,22 @@ class DataLakeStack(Stack):
             removal_policy=config.removal_policy,
             lifecycle_rules=[
                 s3.LifecycleRule(
+                    prefix="incoming/", expiration=Duration.days(config.incoming_expiry_days)
+                ),
+                s3.LifecycleRule(
                     prefix="landing/", expiration=Duration.days(config.landing_expiry_days)
                 ),
                 s3.LifecycleRule(
                     prefix="quarantine/", expiration=Duration.days(config.quarantine_expiry_days)
+                ),
+                # The bucket is versioned: what expires or is overwritten stays as a noncurrent
+                # version until this rule removes it (and the delete markers left behind).
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(
+                        config.noncurrent_version_expiry_days
+                    ),
+                    expired_object_delete_marker=True,
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
                 ),
             ],
         )
@@ -62,7 +74,12 @@ class DataLakeStack(Stack):
         )
 
     def grant(
-        self, grantee: iam.IGrantable, *, read: Sequence[str] = (), write: Sequence[str] = ()
+        self,
+        grantee: iam.IGrantable,
+        *,
+        read: Sequence[str] = (),
+        write: Sequence[str] = (),
+        delete: Sequence[str] = (),
     ) -> None:
         """Object access under the given zone prefixes only, and the key as far as S3 uses it."""
-        grant_prefixes(grantee, self.bucket, self.key, read=read, write=write)
+        grant_prefixes(grantee, self.bucket, self.key, read=read, write=write, delete=delete)

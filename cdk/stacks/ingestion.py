@@ -98,6 +98,7 @@ class IngestionStack(Stack):
             kafka_bootstrap=self.streaming.cluster_arn,  # resolved to brokers at run time
             kafka_auth="iam",
             topic=self.streaming.topic,
+            topic_retention_hours=self.config.kafka_retention_hours,
             lake_bucket=self.lake.bucket.bucket_name,
             source=source,
             queue_url=queues.objects.queue_url,
@@ -156,8 +157,9 @@ class IngestionStack(Stack):
             write=[
                 LakeLayout.landing_prefix(source),
                 LakeLayout.quarantine_prefix("collect", source),
-                LakeLayout.collector_state_prefix(source),
             ],
+            # the state store removes its markers once their object is done (streams.py)
+            delete=[LakeLayout.collector_state_prefix(source)],
         )
         queues.objects.grant_send_messages(function)  # continuations and the sweep's finds
         self.client_hash_key.grant_read(function)

@@ -28,6 +28,7 @@ from stacks.training import TrainingStack
 
 DAGS_FOLDER = "dags"
 REQUIREMENTS = "requirements.txt"
+MWAA_METRICS_NAMESPACE = "AmazonMWAA"  # where MWAA publishes its environment metrics
 
 
 def airflow_version() -> str:
@@ -169,7 +170,12 @@ class OrchestrationStack(Stack):
                 [f"arn:{Aws.PARTITION}:logs:{region}:{account}:log-group:airflow-{name}-*"],
                 None,
             ),
-            (["logs:DescribeLogGroups", "cloudwatch:PutMetricData"], ["*"], None),
+            (["logs:DescribeLogGroups"], ["*"], None),  # no resource-level permissions
+            (
+                ["cloudwatch:PutMetricData"],  # on * only, so limited to MWAA's namespace
+                ["*"],
+                {"StringEquals": {"cloudwatch:namespace": MWAA_METRICS_NAMESPACE}},
+            ),
             (
                 [
                     "sqs:ChangeMessageVisibility",
@@ -179,6 +185,8 @@ class OrchestrationStack(Stack):
                     "sqs:ReceiveMessage",
                     "sqs:SendMessage",
                 ],
+                # The Celery queues live in the MWAA service's account, not in ours: the
+                # account cannot be named (AWS's documented execution-role policy).
                 [f"arn:{Aws.PARTITION}:sqs:{region}:*:airflow-celery-*"],
                 None,
             ),
@@ -253,13 +261,16 @@ class OrchestrationStack(Stack):
                 *(LakeLayout.incoming_prefix(source) for source in collectors),  # what arrived
                 *states,  # the collectors' ledgers: what is ingested
             ],
+            # Put, never delete: the DAG publishes SageMaker's output as the model folder and
+            # moves champion.json (shoprec.registry); model folders are never removed.
             write=[LakeLayout.MODELS_PREFIX, *(state + "reports/" for state in states)],
         )
         suppress(
             self.role,
             "IAM5",
             "MWAA's documented execution policy (its log groups airflow-<env>-*, Celery queues "
-            "airflow-celery-*, keys only via SQS, metrics on *); training jobs named "
+            "airflow-celery-* in the service's account, keys only via SQS, metrics in its "
+            "namespace); training jobs named "
             "<prefix>-train-*; the environment's SSM parameters; lake objects under "
             "analytics/, the collectors' incoming zones and ledgers (read), their run "
             "reports (write), and the staging job's run reports (read) only",

@@ -26,19 +26,17 @@ PARQUET = {
     "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
     "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
 }
-# What Glue needs to place a job's network interfaces in the VPC (EC2 grants these on * only).
-VPC_JOB_ACTIONS = [
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
+# What Glue needs to place a job's network interfaces in the VPC: EC2's Describe actions have
+# no resource-level permissions (on * only); the others are scoped in _vpc_job_statements.
+VPC_DESCRIBE_ACTIONS = [
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeVpcs",
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeRouteTables",
-    "ec2:CreateTags",
-    "ec2:DeleteTags",
 ]
+GLUE_ENI_TAG = "aws-glue-service-resource"  # the tag Glue puts on the interfaces it creates
 CATALOG_READ = [
     "glue:GetDatabase",
     "glue:GetTable",
@@ -102,6 +100,7 @@ class ProcessingStack(Stack):
         group = ec2.SecurityGroup(self, "Jobs", vpc=vpc, description="Glue job workers")
         group.add_ingress_rule(group, ec2.Port.all_tcp(), "Glue workers talk to each other")
         subnet = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnets[0]
+        security_groups = [group.security_group_id, streaming.clients.security_group_id]
         connection = glue.CfnConnection(
             self,
             "MskConnection",
@@ -113,10 +112,7 @@ class ProcessingStack(Stack):
                 physical_connection_requirements=glue.CfnConnection.PhysicalConnectionRequirementsProperty(
                     availability_zone=subnet.availability_zone,
                     subnet_id=subnet.subnet_id,
-                    security_group_id_list=[
-                        group.security_group_id,
-                        streaming.clients.security_group_id,
-                    ],
+                    security_group_id_list=security_groups,
                 ),
             ),
         )
@@ -191,16 +187,18 @@ class ProcessingStack(Stack):
             **common,
         )
         staged = LakeLayout.STAGING_EVENTS_PREFIX
+        # Spark deletes where it writes: its commit protocol's _temporary files, overwritten
+        # outputs, the streaming checkpoint's superseded files.
         lake.grant(
             self.staging.role,
-            write=[
+            write=[LakeLayout.run_reports_prefix("stage_events")],  # its counts, for the DAG
+            delete=[
                 staged,
                 LakeLayout.quarantine_prefix("stage"),
                 LakeLayout.checkpoint_prefix("stage_events"),
-                LakeLayout.run_reports_prefix("stage_events"),  # its counts, for the DAG
             ],
         )
-        lake.grant(self.training_set.role, read=[staged], write=[LakeLayout.TRAINING_PREFIX])
+        lake.grant(self.training_set.role, read=[staged], delete=[LakeLayout.TRAINING_PREFIX])
         streaming.grant_consume(self.staging.role)
         catalog_arns = [
             self.format_arn(service="glue", resource="catalog"),
@@ -218,13 +216,46 @@ class ProcessingStack(Stack):
             (self.training_set, CATALOG_READ),
         ):
             job.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=catalog_arns))
-            job.role.add_to_policy(iam.PolicyStatement(actions=VPC_JOB_ACTIONS, resources=["*"]))
+            for statement in self._vpc_job_statements(subnet, security_groups):
+                job.role.add_to_policy(statement)
             logs_key.grant_encrypt_decrypt(job.role)
             suppress(
                 job.role,
                 "IAM5",
-                "S3 objects only under the job's zone prefixes and its two assets; EC2 "
-                "network-interface actions exist only on * (Glue places the workers' ENIs); "
+                "S3 objects only under the job's zone prefixes and its two assets; EC2 Describe "
+                "actions exist only on *; network interfaces only in the connection's subnet; "
                 "log groups under /aws-glue/ (Glue names them per run)",
             )
         self.jobs = {"stage_events": self.staging, "build_training_set": self.training_set}
+
+    def _vpc_job_statements(
+        self, subnet: ec2.ISubnet, security_groups: list[str]
+    ) -> list[iam.PolicyStatement]:
+        """Glue creates the workers' interfaces in the connection's subnet with its security
+        groups, tags them, and deletes them after the run: nowhere else."""
+
+        def ec2_arn(resource: str, name: str) -> str:
+            return self.format_arn(service="ec2", resource=resource, resource_name=name)
+
+        interfaces = ec2_arn("network-interface", "*")
+        in_subnet = {"ArnEquals": {"ec2:Subnet": ec2_arn("subnet", subnet.subnet_id)}}
+        return [
+            iam.PolicyStatement(actions=VPC_DESCRIBE_ACTIONS, resources=["*"]),
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    interfaces,
+                    ec2_arn("subnet", subnet.subnet_id),
+                    *(ec2_arn("security-group", group) for group in security_groups),
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:DeleteNetworkInterface"], resources=[interfaces], conditions=in_subnet
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:CreateTags", "ec2:DeleteTags"],
+                resources=[interfaces],
+                conditions=in_subnet
+                | {"ForAllValues:StringEquals": {"aws:TagKeys": [GLUE_ENI_TAG]}},
+            ),
+        ]

@@ -2,7 +2,11 @@
 
 Structured Streaming with ``availableNow``: each run consumes what arrived since the
 checkpoint, then stops. Micro-batches are idempotent (repeats of staged event ids are
-dropped), so a retried batch or a re-published event adds no rows.
+dropped), so a retried batch or a re-published event adds no rows. Every batch registers the
+partitions of all its events, new or repeated: a batch replayed after a crash between its
+Parquet write and its catalogue update registers what the crash left unregistered. The table
+and its partitions are catalogued with ``s3://`` locations, as Athena and Redshift Spectrum
+read them (locally Hadoop's s3a serves the ``s3`` scheme: ``shoprec.local.stages``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pyspark.sql.utils import AnalysisException
 
 from shoprec import aws, logs
 from shoprec.contracts import StagingJobArgs
+from shoprec.failpoints import failpoint
 from shoprec.layout import LakeLayout
 from shoprec.schema import PARTITION_COLUMNS
 from shoprec.spark.session import get_spark
@@ -43,7 +48,7 @@ def main(argv: list[str]) -> dict[str, object]:
     logger = logs.configure("stage_events", args.run_id)
     layout = LakeLayout(args.lake_bucket)
     spark = get_spark("stage_events")
-    events_uri = layout.uri(layout.STAGING_EVENTS_PREFIX, "s3a")
+    events_uri = layout.uri(layout.STAGING_EVENTS_PREFIX)
     ensure_table(spark, args.database, args.table, events_uri)
     totals = {"read": 0, "staged": 0, "duplicates": 0, "quarantined": 0, "batches": 0}
     partition_names = [n for n, _ in PARTITION_COLUMNS]
@@ -58,12 +63,14 @@ def main(argv: list[str]) -> dict[str, object]:
             existing = None
         fresh = new_events(events, existing).persist()
         staged = fresh.count()
+        # Every partition of the batch, new rows or not (a replayed batch registers what a
+        # crash left unregistered); taken before the write, which invalidates the cache of
+        # ``fresh``, whose anti-join against the staged path would then find nothing new.
+        partitions = [tuple(r) for r in events.select(*partition_names).distinct().collect()]
         if staged:
-            # The partitions before the write: writing the staged path invalidates the cache
-            # of ``fresh``, whose anti-join against that path would then find nothing new.
-            partitions = [tuple(r) for r in fresh.select(*partition_names).distinct().collect()]
             fresh.write.mode("append").partitionBy(*partition_names).parquet(events_uri)
-            register_partitions(spark, args.database, args.table, events_uri, partitions)
+        failpoint("staged_before_catalogue")
+        register_partitions(spark, args.database, args.table, events_uri, partitions)
         quarantined = rejected.count()
         if quarantined:
             key = f"{layout.quarantine_prefix('stage')}run_id={args.run_id}/batch={batch_id}"

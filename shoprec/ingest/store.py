@@ -41,11 +41,23 @@ class JsonStore:
         return self.prefix + name
 
     def get(self, name: str) -> Document | None:
+        """The document, or None where none exists. S3 answers a read of a missing key with
+        403, not 404, unless the reader may list the whole bucket; roles here list only
+        below their prefixes, so a 403 is confirmed as absence by listing the key itself."""
         try:
             response = self.s3.get_object(Bucket=self.bucket, Key=self._key(name))
         except self.s3.exceptions.NoSuchKey:
             return None
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "AccessDenied" or self._listed(name):
+                raise
+            return None
         return Document(name, json.loads(response["Body"].read()), response["ETag"])
+
+    def _listed(self, name: str) -> bool:
+        key = self._key(name)
+        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        return any(obj["Key"] == key for obj in listed.get("Contents", []))
 
     def _put(self, name: str, body: dict[str, Any], **condition: str) -> Document:
         try:

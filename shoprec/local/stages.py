@@ -198,6 +198,8 @@ def spark_defaults(env: dict[str, str]) -> Path:
         "spark.hadoop.fs.s3a.secret.key": env["AWS_SECRET_ACCESS_KEY"],
         "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
         "spark.hadoop.fs.s3a.change.detection.mode": "none",
+        # s3:// as on Glue (where EMRFS serves it): the catalogue's locations say s3://
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
     }
     (conf_dir / "spark-defaults.conf").write_text(
         "".join(f"{k} {v}\n" for k, v in settings.items())

@@ -109,7 +109,8 @@ def new_events(events: DataFrame, existing: DataFrame | None) -> DataFrame:
 
 
 def ensure_table(spark: SparkSession, database: str, table: str, location: str) -> None:
-    """Create the catalogue table (columns from the event schema) if it does not exist."""
+    """Create the catalogue table (columns from the event schema) if it does not exist, and
+    point it at ``location`` (tables catalogued before with an ``s3a://`` location move)."""
     columns = ", ".join(f"`{n}` {t}" for n, t in table_columns())
     partitions = ", ".join(f"`{n}` {t}" for n, t in PARTITION_COLUMNS)
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
@@ -117,16 +118,23 @@ def ensure_table(spark: SparkSession, database: str, table: str, location: str) 
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` ({columns}) "
         f"PARTITIONED BY ({partitions}) STORED AS PARQUET LOCATION '{location}'"
     )
+    described = spark.sql(f"DESCRIBE TABLE EXTENDED `{database}`.`{table}`").collect()
+    located = next(r.data_type for r in described if r.col_name == "Location")
+    if located.rstrip("/") != location.rstrip("/"):  # an update only where one is needed
+        spark.sql(f"ALTER TABLE `{database}`.`{table}` SET LOCATION '{location}'")
 
 
 def register_partitions(
     spark: SparkSession, database: str, table: str, location: str, partitions: list[tuple[str, ...]]
 ) -> None:
+    """Catalogue ``partitions`` under ``location`` in one statement; those already catalogued
+    are left as they are, so registering a batch's partitions again is harmless."""
+    if not partitions:
+        return
     names = [n for n, _ in PARTITION_COLUMNS]
+    specs = []
     for values in partitions:
         spec = ", ".join(f"`{n}`='{v}'" for n, v in zip(names, values, strict=True))
         path = "/".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
-        spark.sql(
-            f"ALTER TABLE `{database}`.`{table}` ADD IF NOT EXISTS PARTITION ({spec}) "
-            f"LOCATION '{location.rstrip('/')}/{path}'"
-        )
+        specs.append(f"PARTITION ({spec}) LOCATION '{location.rstrip('/')}/{path}'")
+    spark.sql(f"ALTER TABLE `{database}`.`{table}` ADD IF NOT EXISTS {' '.join(specs)}")

@@ -150,7 +150,7 @@ def test_train_reads_deployed_parameters_and_names_jobs_the_role_may_start(dev):
         },
     )
     champion = json.dumps({"version": "v0", "reason": "r", "earlier": [], "promoted_at": "t"})
-    recorded.respond("s3", "get_object", {"Body": _body(champion.encode())})
+    recorded.respond("s3", "get_object", {"Body": _body(champion.encode()), "ETag": '"e"'})
     recorded.respond(
         "sagemaker",
         "create_training_job",

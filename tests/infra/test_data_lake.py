@@ -43,8 +43,16 @@ def test_lake_bucket_is_kms_encrypted_versioned_and_private(template):
             "LifecycleConfiguration": {
                 "Rules": Match.array_with(
                     [
+                        Match.object_like({"Prefix": "incoming/", "ExpirationInDays": 90}),
                         Match.object_like({"Prefix": "landing/", "ExpirationInDays": 365}),
                         Match.object_like({"Prefix": "quarantine/", "ExpirationInDays": 90}),
+                        Match.object_like(
+                            {
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                                "ExpiredObjectDeleteMarker": True,
+                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                            }
+                        ),
                     ]
                 )
             },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -180,3 +181,68 @@ def test_no_statement_allows_every_action(synthesized):
         for policy in synthesized[env].resources("AWS::IAM::Policy"):
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
                 assert statement["Action"] != "*" and not str(statement["Action"]).endswith(":*'")
+
+
+def _actions(statement) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def test_only_the_writers_that_replace_or_remove_objects_may_delete(dev):
+    deleting = {
+        (part, prefix)
+        for part in ("ingestion", "processing", "training", "orchestration", "api")
+        for statement in _statements(dev, part)
+        if "s3:DeleteObject" in _actions(statement)
+        for prefix in re.findall(r'"/([^"*]*)\*"', json.dumps(statement["Resource"]))
+    }
+    assert deleting == {
+        ("ingestion", "state/collector/source=weblog/"),
+        ("processing", "staging/events/"),
+        ("processing", "quarantine/stage=stage/"),
+        ("processing", "checkpoints/stage_events/"),
+        ("processing", "staging/training/"),
+    }
+
+
+def test_glue_network_interfaces_stay_in_the_connections_subnet(dev):
+    for statement in _statements(dev, "processing"):
+        ec2 = [a for a in _actions(statement) if a.startswith("ec2:")]
+        if ec2 and statement["Resource"] == "*":
+            assert all(a.startswith("ec2:Describe") for a in ec2)
+        if {"ec2:DeleteNetworkInterface", "ec2:CreateTags"} & set(ec2):
+            assert "ec2:Subnet" in statement["Condition"]["ArnEquals"]
+
+
+def test_mwaa_publishes_metrics_only_in_its_namespace_and_deletes_nothing(prod):
+    statements = _statements(prod, "orchestration")
+    metrics = [s for s in statements if "cloudwatch:PutMetricData" in _actions(s)]
+    assert [s["Condition"] for s in metrics] == [
+        {"StringEquals": {"cloudwatch:namespace": "AmazonMWAA"}}
+    ]
+    assert not any("s3:DeleteObject" in _actions(s) for s in statements)
+
+
+def test_the_dead_letter_queue_key_admits_eventbridge(dev):
+    queues = {q["Properties"]["QueueName"]: q for q in dev.resources("AWS::SQS::Queue")}
+    dead_letters = queues["shoprec-dev-weblog-collector-objects-dlq"]["Properties"]
+    key_id = dead_letters["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key = dev.template("ingestion")["Resources"][key_id]["Properties"]["KeyPolicy"]
+    admitted = {
+        action
+        for statement in key["Statement"]
+        if statement.get("Principal") == {"Service": "events.amazonaws.com"}
+        for action in _actions(statement)
+    }
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= admitted
+
+
+@pytest.mark.parametrize(("env", "hours"), [("dev", "72"), ("prod", "168")])
+def test_the_collector_sets_the_topic_retention_of_its_environment(synthesized, env, hours):
+    functions = synthesized[env].resources("AWS::Lambda::Function")
+    settings = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in functions
+        if "SHOPREC_TOPIC" in f["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert [s["SHOPREC_TOPIC_RETENTION_HOURS"] for s in settings] == [hours]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from shop_events import view
 
 from shoprec.contracts import StagingJobArgs
 from shoprec.schema import Event
@@ -35,21 +36,12 @@ def _publish(spark, bootstrap: str, topic: str, values: list[str]) -> None:
 def _events(count: int) -> list[Event]:
     """Views of two shoppers, one with a session cookie, one known by its client only."""
     return [
-        Event(
-            event_id=f"e{n}",
-            event_time=datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(seconds=n),
-            source="weblog",
-            event_type="view",
+        view(
+            f"e{n}",
+            datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(seconds=n),
+            str(n % 7),
+            f"incoming/source=weblog/web-01/access.log@{n * 100}",
             session_id="s1" if n % 2 else None,
-            user_id=None,
-            item_id=str(n % 7),
-            query=None,
-            url=f"/product/{n % 7}",
-            status=200,
-            referrer=None,
-            user_agent_class="browser",
-            origin=f"incoming/source=weblog/web-01/access.log@{n * 100}",
-            client_id="c" * 32,
             session_source="cookie" if n % 2 else "inferred",
         )
         for n in range(count)
@@ -78,6 +70,10 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
         topic=topic,
         database=f"test_{unique}",
     )
+    from shoprec.spark.staging import ensure_table
+
+    # a table catalogued before with an s3a:// location: the job moves it to s3://
+    ensure_table(spark, args.database, args.table, f"s3a://{bucket}/staging/events/")
     job = _job()
     first = job.main(args.to_argv())
     assert first["read"] == len(payloads) + 6
@@ -99,6 +95,9 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     table = spark.table(f"test_{unique}.events")
     assert table.count() == len(payloads) + 1
     assert table.select("event_id").distinct().count() == len(payloads) + 1
+    described = spark.sql(f"DESCRIBE TABLE EXTENDED test_{unique}.events").collect()
+    location = next(r.data_type for r in described if r.col_name == "Location")
+    assert location.rstrip("/") == f"s3://{bucket}/staging/events"
     partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS test_{unique}.events").collect()]
     assert "source=weblog/event_type=view/event_date=2026-11-01" in partitions
     assert "source=weblog/event_type=view/event_date=2026-11-02" in partitions

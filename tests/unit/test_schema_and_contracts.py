@@ -71,3 +71,20 @@ def test_hyperparameters_parse_sagemaker_style():
     hp = TrainingHyperparameters(model_version="v1", data_run="r1", epochs=2)
     assert TrainingHyperparameters.from_argv(hp.to_argv()) == hp
     assert hp.to_hyperparameters()["epochs"] == "2"
+
+
+def test_a_landing_csv_row_reads_back_as_the_event_it_was_written_from():
+    import csv
+    import io
+    from datetime import UTC, datetime
+
+    from shoprec.ingest.engine import csv_text
+    from shoprec.schema import Event
+
+    at = datetime(2026, 11, 1, 8, 0, 1, 7000, tzinfo=UTC)
+    cookie = Event("e1", at, "weblog", "view", "s1", None, "i1", None, "/p/1", 200, None,
+                   "browser", "incoming/x@0", "c" * 32, "cookie")  # fmt: skip
+    inferred = Event("e2", at, "weblog", "search", None, "u1", None, "shoes", "/s", 404,
+                     "https://r/", "bot", "incoming/x@9", "d" * 32, "inferred")  # fmt: skip
+    rows = csv.DictReader(io.StringIO(csv_text([cookie, inferred])))
+    assert [Event.from_record(row) for row in rows] == [cookie, inferred]
