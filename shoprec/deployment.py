@@ -26,7 +26,7 @@ START_OPTION = "start"
 CATCHUP_OPTION = "catchup"
 # The Glue jobs, named after their folders under glue_jobs/.
 GLUE_JOBS = ("stage_events", "build_training_set")
-SOURCES = ("weblog",)
+SOURCES = ("weblog", "solr")  # the sources collected from objects under incoming/
 
 
 @dataclass(frozen=True)

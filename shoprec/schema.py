@@ -23,7 +23,8 @@ ACCEPTED_VERSIONS = (1, 2)
 
 class Source(StrEnum):
     WEBLOG = "weblog"
-    SOLR = "solr"
+    SOLR = "solr"  # Solr's request log
+    OPENSEARCH = "opensearch"  # User Behavior Insights documents in OpenSearch
     ELASTICSEARCH = "elasticsearch"
     REPLAY = "replay"
 
@@ -32,7 +33,9 @@ class EventType(StrEnum):
     VIEW = "view"
     ADD_TO_CART = "add_to_cart"
     PURCHASE = "purchase"
-    SEARCH = "search"
+    SEARCH = "search"  # a query that found results
+    ZERO_RESULT = "zero_result"  # a query that found nothing
+    SEARCH_CLICK = "search_click"  # a result clicked, at its position
     CLICK = "click"
     PAGE = "page"
 
