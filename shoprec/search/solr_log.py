@@ -8,7 +8,7 @@ MDC block ``[ x:<core> ...]``; times in the server's zone, UTC here)::
 
 (one line in the log). ``params`` are URL-encoded as Solr prints them (space as ``+``, ``&``
 and ``=`` inside values escaped). A ``/select`` the shop tagged with a session becomes a
-``search`` (``hits`` > 0) or ``zero_result`` event; the query's id stays in ``url``. Pings,
+``search`` (``hits`` > 0) or ``zero_result`` event with the query's id. Pings,
 updates, admin calls and untagged queries are filtered; failed requests (no ``hits``) too.
 """
 
@@ -21,7 +21,7 @@ from urllib.parse import unquote_plus
 
 from shoprec.ingest.lines import Filtered, Parsed, Rejection
 from shoprec.schema import Event, EventType, SessionSource, Source, UserAgentClass, event_id
-from shoprec.search.request import SESSION_PARAM
+from shoprec.search.request import QUERY_ID_PARAM, SESSION_PARAM
 
 _LINE = re.compile(
     r"(?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) +(?P<level>[A-Z]+) +\(.*?\) "
@@ -82,4 +82,5 @@ class SolrRequestLogParser:
             user_agent_class=UserAgentClass.BROWSER.value,  # a shopper's search, sent by the shop
             origin=origin,
             session_source=SessionSource.COOKIE.value,
+            query_id=params.get(QUERY_ID_PARAM) or None,
         )

@@ -39,9 +39,10 @@ def window_start(partitions: list[str], window_days: int) -> str:
 
 
 def product_views(events: DataFrame) -> DataFrame:
-    """Successful product-page views by people (bots and errors are not behaviour)."""
+    """Successful product-page views by people (bots and errors are not behaviour), those
+    reached from a search result list (``search_click``) included."""
     return events.where(
-        (F.col("event_type") == EventType.VIEW.value)
+        F.col("event_type").isin(EventType.VIEW.value, EventType.SEARCH_CLICK.value)
         & (F.col("status") < 400)
         & (F.col("user_agent_class") != UserAgentClass.BOT.value)
         & F.col("item_id").isNotNull()

@@ -51,7 +51,7 @@ def test_a_tagged_search_is_a_search_event_of_its_session():
     assert (event.source, event.event_type, event.session_id) == ("solr", "search", "s7-12")
     assert event.query == "wireless héadphones"
     assert event.event_time.isoformat() == "2026-12-01T18:16:09.984000+00:00"
-    assert "shoprec.qid=q-abc" in event.url
+    assert event.query_id == "q-abc" and "shoprec.qid=q-abc" in event.url
     assert event.event_id == _parse(SEARCH).event_id  # deterministic
 
 
