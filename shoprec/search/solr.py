@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shoprec.search.http import call_json
 from shoprec.search.request import QUERY_ID_PARAM, SESSION_PARAM
-
-
-class SearchFailed(RuntimeError):
-    """The engine answered with an error (a query it cannot parse) or not at all."""
-
-
-def _call(url: str, body: bytes | None = None) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        raise SearchFailed(f"{error.code} from {url.split('?')[0]}") from error
-    except OSError as error:
-        raise SearchFailed(f"{url.split('?')[0]}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -34,8 +17,7 @@ class Solr:
 
     def index(self, products: Iterable[dict[str, Any]]) -> None:
         """Add or replace the products, then commit (they are searchable on return)."""
-        body = json.dumps(list(products)).encode()
-        _call(f"{self.core_url}/update?commit=true&wt=json", body)
+        call_json("POST", f"{self.core_url}/update?commit=true&wt=json", list(products))
 
     def search(self, text: str, session: str, query_id: str, rows: int = 10) -> list[str]:
         """The ids of the ranked results (empty: a zero-result search); Solr's request log
@@ -48,5 +30,5 @@ class Solr:
             SESSION_PARAM: session,
             QUERY_ID_PARAM: query_id,
         }
-        answer = _call(f"{self.core_url}/select?{urllib.parse.urlencode(params)}")
+        answer = call_json("GET", f"{self.core_url}/select?{urllib.parse.urlencode(params)}")
         return [doc["id"] for doc in answer["response"]["docs"]]
