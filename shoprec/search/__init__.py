@@ -8,4 +8,6 @@
 * ``opensearch``     the OpenSearch client (index, search, PIT pages)
 * ``ubi``            User Behavior Insights documents: written by the shop, read as events
 * ``ubi_collector``  pulls new UBI documents from a durable watermark, exactly once
+* ``catalogue``      the synthetic shop's products in words (title, category, brand, price)
+* ``shoppers``       searching shoppers on two storefronts, one per engine, over HTTP
 """
