@@ -38,11 +38,15 @@ def window_start(partitions: list[str], window_days: int) -> str:
     return (newest - timedelta(days=window_days - 1)).isoformat()
 
 
+# The events a training set learns from: product views, those reached from a search result
+# list (``search_click``) included.
+INTERACTIONS = (EventType.VIEW.value, EventType.SEARCH_CLICK.value)
+
+
 def product_views(events: DataFrame) -> DataFrame:
-    """Successful product-page views by people (bots and errors are not behaviour), those
-    reached from a search result list (``search_click``) included."""
+    """Successful product-page views by people (bots and errors are not behaviour)."""
     return events.where(
-        F.col("event_type").isin(EventType.VIEW.value, EventType.SEARCH_CLICK.value)
+        F.col("event_type").isin(*INTERACTIONS)
         & (F.col("status") < 400)
         & (F.col("user_agent_class") != UserAgentClass.BOT.value)
         & F.col("item_id").isNotNull()
