@@ -1,6 +1,7 @@
-"""OpenSearch (UBI) collector Lambda: on its schedule, pulls the UBI documents indexed since
-its watermark (``shoprec.search.ubi_collector``). An engine that does not answer fails the
-invocation; the watermark stays and the next run reads the same documents."""
+"""OpenSearch (UBI) collector Lambda: pulls the UBI documents indexed since its watermark
+(``shoprec.search.ubi_collector``), when the DAG's collect step invokes it (``{"run_id": …}``)
+or on a schedule. An engine that does not answer fails the invocation; the watermark stays
+and the next run reads the same documents."""
 
 from __future__ import annotations
 
@@ -22,6 +23,6 @@ def _collector() -> UbiCollector:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    report = _collector().collect()
-    log.info("collected", extra={"indices": report})
-    return report
+    summary = _collector().summary(event.get("run_id", "scheduled"))
+    log.info("collected", extra=summary)
+    return summary

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shoprec.search import ubi
-from shoprec.search.http import SearchFailed, call_json
+from shoprec.search.http import SearchFailed, Signer, call_json
 
 PRODUCTS = "products"
 PRODUCT_MAPPINGS = {
@@ -32,9 +32,10 @@ PIT_KEEP_ALIVE = "2m"
 @dataclass(frozen=True)
 class OpenSearch:
     url: str  # http://host:port
+    sign: Signer | None = None  # SigV4 for an Amazon OpenSearch Service domain
 
     def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        return call_json(method, f"{self.url}{path}", body)
+        return call_json(method, f"{self.url}{path}", body, sign=self.sign)
 
     def ensure_index(self, index: str, mappings: dict[str, Any] | None = None) -> None:
         """Create the index (one shard, no replica) unless it exists."""
@@ -55,7 +56,7 @@ class OpenSearch:
         if not lines:
             return
         body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
-        answer = call_json("POST", f"{self.url}/_bulk?refresh=true", raw=body)
+        answer = call_json("POST", f"{self.url}/_bulk?refresh=true", raw=body, sign=self.sign)
         if answer.get("errors"):
             failed = [i for i in answer["items"] if "error" in next(iter(i.values()))]
             raise SearchFailed(f"bulk into {index}: {len(failed)} failed, first {failed[0]}")

@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -37,7 +39,7 @@ from shoprec.kafka import Publisher
 from shoprec.layout import LakeLayout
 from shoprec.schema import Event, Source
 from shoprec.search import ubi
-from shoprec.search.http import NotFound
+from shoprec.search.http import NotFound, sigv4
 from shoprec.search.opensearch import OpenSearch
 
 
@@ -47,6 +49,8 @@ class OpenSearchCollectorSettings(KafkaSettings):
 
     lake_bucket: str = ""
     opensearch_url: str = ""
+    opensearch_auth: str = "none"  # none (the local engine) | iam (SigV4, an AWS domain)
+    region: str = ""  # the domain's, for SigV4
     source: str = Source.OPENSEARCH.value
     lag_seconds: int = 600  # how late a document may be indexed and still be read
     page_size: int = 500
@@ -70,11 +74,31 @@ class UbiCollector:
         self.publish = self.publish or Publisher(s, s.publish_timeout_seconds)
         self.layout = LakeLayout(s.lake_bucket)
         self.state = JsonStore(self.s3, s.lake_bucket, self.layout.collector_state_prefix(s.source))
-        self.engine = OpenSearch(s.opensearch_url)
+        sign = sigv4(s.region) if s.opensearch_auth == "iam" else None
+        self.engine = OpenSearch(s.opensearch_url, sign)
 
     def collect(self) -> dict[str, dict[str, Any]]:
         """One run over both UBI indices: per index, what was read and what became of it."""
         return {index: self.collect_index(index).to_dict() for index in ubi.MAPPINGS}
+
+    def summary(self, run_id: str) -> dict[str, Any]:
+        """One run as the DAG's collect step reports a source (``shoprec.ingest.status``):
+        documents read = events + quarantined + filtered, and the events committed so far."""
+        run, committed = Counts(), 0
+        for counts in self.collect().values():
+            run.add(Counts.from_dict(counts))
+        for index in ubi.MAPPINGS:
+            document = self.state.get(f"watermark-{index}.json")
+            committed += document.body["totals"]["events"] if document else 0
+        return {
+            "source": self.settings.source,
+            "run_id": run_id,
+            "objects": {},  # pulled from the engine: no objects
+            "pending": [],
+            **run.to_dict(),
+            "balanced": run.balanced,
+            "events_committed": committed,
+        }
 
     def collect_index(self, index: str) -> Counts:
         name = f"watermark-{index}.json"
@@ -146,3 +170,15 @@ class UbiCollector:
             "position": origin,
             "raw": json.dumps(hit["_source"], sort_keys=True)[:65536],
         }
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    """``python -m shoprec.search.ubi_collector <run_id>``: one run, its summary as JSON."""
+    collector = UbiCollector(OpenSearchCollectorSettings.from_env(os.environ))
+    summary = collector.summary(argv[0] if argv else "manual")
+    print(json.dumps({"collect": summary}), flush=True)
+    return summary
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

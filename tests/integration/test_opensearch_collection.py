@@ -24,13 +24,8 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(search) -> OpenSearch:
-    """Fresh UBI indices (the tests share one engine)."""
-    engine = OpenSearch(opensearch_url(search))
-    for index in ubi.MAPPINGS:
-        engine._call("DELETE", f"/{index}?ignore_unavailable=true")
-    engine.ensure_ubi_indices()
-    return engine
+def engine(ubi_engine) -> OpenSearch:
+    return ubi_engine
 
 
 @pytest.fixture
@@ -120,3 +115,14 @@ def test_documents_that_break_the_schema_are_quarantined_once(engine, settings):
     listed = s3.list_objects_v2(Bucket=settings.lake_bucket,
                                 Prefix=LakeLayout.quarantine_prefix("collect", "opensearch"))  # fmt: skip
     assert len(listed["Contents"]) == 1
+
+
+def test_a_run_reports_like_an_object_source_for_the_reconciliation(engine, settings):
+    _queries(engine, 0, 4, T0)
+    engine.index(ubi.EVENTS, [(None, ubi.action_document("hover", "q1", "7", 1, "s1", T0))])
+    first = UbiCollector(settings).summary("r1")
+    assert (first["source"], first["lines"], first["events"]) == ("opensearch", 5, 4)
+    assert first["filtered"] == {"other_action": 1} and first["balanced"]
+    assert first["published"] == first["events_committed"] == 4
+    again = UbiCollector(settings).summary("r2")
+    assert (again["lines"], again["events_committed"]) == (0, 4)

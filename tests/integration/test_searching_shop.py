@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shoprec.local.search_servers import opensearch_url, solr_request_log, solr_url
+from shoprec.local.search_servers import solr_request_log, solr_url
 from shoprec.privacy import ClientHasher
 from shoprec.schema import Event
 from shoprec.search import ubi
 from shoprec.search.catalogue import catalogue
-from shoprec.search.opensearch import OpenSearch
 from shoprec.search.shoppers import open_storefronts, search_day
 from shoprec.search.solr import Solr
 from shoprec.search.solr_log import SolrRequestLogParser
@@ -23,11 +22,8 @@ pytestmark = pytest.mark.integration
 DAY = datetime(2026, 11, 3, tzinfo=UTC)
 
 
-def test_shoppers_search_click_and_browse_through_both_engines(search):
-    products = catalogue(items=240, group_size=12)
-    engine = OpenSearch(opensearch_url(search))
-    for index in ubi.MAPPINGS:
-        engine._call("DELETE", f"/{index}?ignore_unavailable=true")
+def test_shoppers_search_click_and_browse_through_both_engines(search, ubi_engine):
+    products, engine = catalogue(items=240, group_size=12), ubi_engine
     fronts = open_storefronts(products, Solr(solr_url(search)), engine)
     logs = search_day(DAY, 60, products, fronts, group_size=12, seed=5)
 
