@@ -1,4 +1,5 @@
-"""Continuous training: collect → stage → reconcile → training set → train → promote.
+"""Continuous training: collect (one step per source) → stage → reconcile → training set →
+train → promote.
 
 Thin on purpose: each task hands its stage to a backend chosen at run time (``params.backend``);
 nothing touches AWS or reads Variables at import. ``local`` runs every stage on the local
@@ -24,6 +25,7 @@ from shoprec.deployment import (
     AIRFLOW_SECTION,
     BACKEND_OPTION,
     CATCHUP_OPTION,
+    COLLECTED_SOURCES,
     CYCLE_OPTION,
     ENVIRONMENT_OPTION,
     START_OPTION,
@@ -98,26 +100,30 @@ def _backend(name: str) -> Any:
 )
 def clickstream_training() -> None:
     @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
-    def collect_weblog() -> dict[str, Any]:
-        """Waits until every log that arrived by the end of the data interval is ingested."""
+    def collect(source: str) -> dict[str, Any]:
+        """Waits until every object of the source that arrived by the end of the data
+        interval is ingested (a pulled source: reads what its engine indexed since)."""
         backend, run_id, _ = _current()
-        return backend.collect(run_id, cutoff=_cutoff())
+        return backend.collect(run_id, source=source, cutoff=_cutoff())
 
     @task.short_circuit
-    def anything_new(collected: dict[str, Any]) -> bool:
+    def anything_new(collected: list[dict[str, Any]]) -> bool:
         """The later stages run when the cycle brought events: a quiet cycle costs seconds."""
-        if not collected["events"]:
-            print(f"no new events since the last cycle ({collected['objects']}): nothing to do")
-        return bool(collected["events"])
+        events = sum(c["events"] for c in collected)
+        if not events:
+            objects = {c["source"]: c["objects"] for c in collected}
+            print(f"no new events since the last cycle ({objects}): nothing to do")
+        return bool(events)
 
     @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
-    def stage_events(collected: dict[str, Any]) -> dict[str, Any]:
+    def stage_events(collected: list[dict[str, Any]]) -> dict[str, Any]:
         backend, run_id, _ = _current()
         return backend.stage_events(run_id)
 
     @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
-    def reconcile(collected: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
-        """Log lines → events → staged rows, checked end to end: a mismatch fails the run."""
+    def reconcile(collected: list[dict[str, Any]], staged: dict[str, Any]) -> dict[str, Any]:
+        """Lines → events → staged rows, per source, checked end to end: a mismatch fails
+        the run."""
         backend, run_id, _ = _current()
         return backend.reconcile(run_id, collected, staged)
 
@@ -148,7 +154,9 @@ def clickstream_training() -> None:
         backend, run_id, _ = _current()
         return backend.promote(run_id, trained["model_version"])
 
-    collected = collect_weblog()
+    collected = [
+        collect.override(task_id=f"collect_{source}")(source) for source in COLLECTED_SOURCES
+    ]
     staged = stage_events(collected)
     anything_new(collected) >> staged
     training_set = build_training_set(reconcile(collected, staged))

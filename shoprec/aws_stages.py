@@ -20,7 +20,7 @@ from typing import Any
 from shoprec import aws, registry
 from shoprec.continuous import TrainingPolicy, decide_for_lake
 from shoprec.contracts import StagingJobArgs, TrainingHyperparameters, TrainingSetJobArgs
-from shoprec.deployment import Deployment, run_arguments
+from shoprec.deployment import PULLED_SOURCES, Deployment, run_arguments
 from shoprec.ingest import status
 from shoprec.ingest.streams import Ledger
 from shoprec.layout import TRAINING_SET_MANIFEST, LakeLayout
@@ -71,6 +71,8 @@ class AwsStages:
         ``cutoff`` is ingested (the collector runs on its queue's events, not on this call),
         then account for the run's objects; what is still pending after ``timeout`` is
         reported, not waited for."""
+        if source in PULLED_SOURCES:  # one run of its collector, now
+            return self._pull(run_id, source)
         cutoff = time.time() if cutoff is None else cutoff
         self.client("lambda").invoke(
             FunctionName=self.deployment.collector_function(source),
@@ -86,11 +88,26 @@ class AwsStages:
             time.sleep(self.poll_seconds)
         return status.summary(s3, layout.bucket, source, run_id, cutoff)
 
+    def _pull(self, run_id: str, source: str) -> dict[str, Any]:
+        response = self.client("lambda").invoke(
+            FunctionName=self.deployment.collector_function(source),
+            InvocationType="RequestResponse",
+            Payload=json.dumps({"run_id": run_id}).encode(),
+        )
+        answer = json.loads(response["Payload"].read())
+        if response.get("FunctionError"):
+            raise StageFailed(f"the {source} collector failed: {answer}")
+        return answer
+
     def reconcile(
-        self, run_id: str, collected: dict[str, Any], staged: dict[str, Any]
+        self, run_id: str, collected: list[dict[str, Any]], staged: dict[str, Any]
     ) -> dict[str, Any]:
-        store = status.state_store(self.client("s3"), self._layout().bucket, collected["source"])
-        result = status.reconcile(collected, staged, status.events_committed(store))
+        s3, bucket = self.client("s3"), self._layout().bucket
+        result = status.reconcile_sources(
+            collected,
+            staged,
+            lambda source: status.events_committed(status.state_store(s3, bucket, source)),
+        )
         if not result["ok"]:
             raise StageFailed(f"counts do not reconcile: {result['checks']}")
         return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from shoprec.ingest.reader import ObjectRef
@@ -131,3 +132,20 @@ def reconcile(
         f"lake: rows staged ({rows}) = events collected ({before})": lake_ok,
     }
     return {"ok": all(checks.values()), "checks": checks, "in_flight": committed_now - before}
+
+
+def reconcile_sources(
+    collected: list[dict[str, Any]], staged: dict[str, Any], committed_now: Callable[[str], int]
+) -> dict[str, Any]:
+    """``reconcile`` for each source a run collected (``committed_now(source)``: the events
+    its collectors have committed by now), as one result: ``ok`` only if every source is."""
+    results = {c["source"]: reconcile(c, staged, committed_now(c["source"])) for c in collected}
+    return {
+        "ok": all(result["ok"] for result in results.values()),
+        "checks": {
+            f"{source}: {check}": ok
+            for source, result in results.items()
+            for check, ok in result["checks"].items()
+        },
+        "in_flight": {source: result["in_flight"] for source, result in results.items()},
+    }

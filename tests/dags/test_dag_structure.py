@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from shoprec.deployment import COLLECTED_SOURCES
+
 pytestmark = [pytest.mark.dags]
 DAGS = Path(__file__).parents[2] / "mwaa_dags"
 
@@ -27,6 +29,11 @@ def test_every_dag_imports_and_is_named_after_its_file(dagbag):
 
 def test_stages_run_in_pipeline_order(dagbag):
     dag = dagbag.dags["clickstream_training"]
+    collects = {
+        f"collect_{source}" for source in COLLECTED_SOURCES
+    }  # one step per source, in parallel
+    assert {t.task_id for t in dag.roots} == collects
+    assert dag.get_task("anything_new").upstream_task_ids == collects
     order = [
         "collect_weblog",
         "anything_new",
@@ -37,11 +44,11 @@ def test_stages_run_in_pipeline_order(dagbag):
         "train_model",
         "promote_model",
     ]
-    assert [t.task_id for t in dag.topological_sort()] == order
+    assert [t.task_id for t in dag.topological_sort() if t.task_id in order] == order
     for upstream, downstream in pairwise(order):
         assert upstream in dag.get_task(downstream).upstream_task_ids
-    # the reconciliation checks the collector's counts against the staged rows
-    assert dag.get_task("reconcile").upstream_task_ids == {"collect_weblog", "stage_events"}
+    # the reconciliation checks each collector's counts against the staged rows
+    assert dag.get_task("reconcile").upstream_task_ids == collects | {"stage_events"}
     assert dag.max_active_runs == 1 and dag.catchup is False
 
 
