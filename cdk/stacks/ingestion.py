@@ -197,6 +197,7 @@ class IngestionStack(Stack):
             kafka_bootstrap=self.streaming.cluster_arn,
             kafka_auth="iam",
             topic=self.streaming.topic,
+            topic_retention_hours=self.config.kafka_retention_hours,
             lake_bucket=self.lake.bucket.bucket_name,
             opensearch_url=self.search.url,
             opensearch_auth="iam",

@@ -203,7 +203,8 @@ def test_only_the_writers_that_replace_or_remove_objects_may_delete(dev):
         for prefix in re.findall(r'"/([^"*]*)\*"', json.dumps(statement["Resource"]))
     }
     assert deleting == {
-        ("ingestion", "state/collector/source=weblog/"),
+        ("ingestion", "state/collector/source=weblog/"),  # leases of the object collectors
+        ("ingestion", "state/collector/source=solr/"),
         ("processing", "staging/events/"),
         ("processing", "quarantine/stage=stage/"),
         ("processing", "checkpoints/stage_events/"),
@@ -244,11 +245,12 @@ def test_the_dead_letter_queue_key_admits_eventbridge(dev):
 
 
 @pytest.mark.parametrize(("env", "hours"), [("dev", "72"), ("prod", "168")])
-def test_the_collector_sets_the_topic_retention_of_its_environment(synthesized, env, hours):
+def test_every_collector_sets_the_topic_retention_of_its_environment(synthesized, env, hours):
     functions = synthesized[env].resources("AWS::Lambda::Function")
     settings = [
         f["Properties"]["Environment"]["Variables"]
         for f in functions
         if "SHOPREC_TOPIC" in f["Properties"].get("Environment", {}).get("Variables", {})
     ]
-    assert [s["SHOPREC_TOPIC_RETENTION_HOURS"] for s in settings] == [hours]
+    assert len(settings) == 3  # the weblog, solr and opensearch collectors
+    assert {s["SHOPREC_TOPIC_RETENTION_HOURS"] for s in settings} == {hours}
