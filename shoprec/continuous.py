@@ -22,6 +22,9 @@ class TrainingPolicy:
     min_new_sessions: int = 200
     min_item_drift: float = 0.1
     max_training_minutes_per_day: float = 120.0
+    # Drift measured on fewer new sessions is noise (4 sessions of a day's last minutes
+    # measured 0.97 on the YooChoose replay): it then does not count.
+    min_drift_sessions: int = 50
 
     @classmethod
     def from_options(cls, option: Any) -> TrainingPolicy:
@@ -32,6 +35,7 @@ class TrainingPolicy:
             max_training_minutes_per_day=float(
                 option("max_training_minutes_per_day", cls.max_training_minutes_per_day)
             ),
+            min_drift_sessions=int(option("min_drift_sessions", cls.min_drift_sessions)),
         )
 
 
@@ -71,8 +75,15 @@ def decide(
         return Decision(True, f"no model serves yet ({budget})", left * 60)
     if new >= policy.min_new_sessions:
         why = f"{new} new sessions since the champion's data (≥ {policy.min_new_sessions})"
-    elif drift >= policy.min_item_drift:
+    elif drift >= policy.min_item_drift and new >= policy.min_drift_sessions:
         why = f"item drift {drift:.3f} since the champion's data (≥ {policy.min_item_drift:g})"
+    elif new < policy.min_drift_sessions:
+        return Decision(
+            False,
+            f"only {new} new sessions since the champion's data: too few to train on "
+            f"(< {policy.min_new_sessions}) or to measure drift on (< {policy.min_drift_sessions})",
+            left * 60,
+        )
     else:
         return Decision(
             False,

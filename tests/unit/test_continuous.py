@@ -18,8 +18,9 @@ def test_jensen_shannon_is_zero_for_the_same_shape_and_one_for_disjoint_items():
     [
         ({"new_sessions": 5, "item_drift": 0.0}, None, 0, True, "no model serves yet"),
         ({"new_sessions": 150, "item_drift": 0.0}, "v1", 10, True, "150 new sessions"),
-        ({"new_sessions": 5, "item_drift": 0.3}, "v1", 10, True, "item drift 0.300"),
-        ({"new_sessions": 5, "item_drift": 0.01}, "v1", 10, False, "only 5 new sessions"),
+        ({"new_sessions": 60, "item_drift": 0.3}, "v1", 10, True, "item drift 0.300"),
+        ({"new_sessions": 60, "item_drift": 0.01}, "v1", 10, False, "only 60 new sessions"),
+        ({"new_sessions": 4, "item_drift": 0.97}, "v1", 10, False, "too few to train on"),
         ({"new_sessions": 900, "item_drift": 0.9}, "v1", 60, False, "budget is spent"),
     ],
 )
@@ -34,4 +35,4 @@ def test_a_cycle_trains_for_new_data_or_drift_within_the_days_budget(
 def test_the_policy_reads_the_environments_options():
     options = {"min_new_sessions": "7", "max_training_minutes_per_day": "15"}
     policy = TrainingPolicy.from_options(lambda name, default: options.get(name, default))
-    assert policy == TrainingPolicy(7, 0.1, 15.0)
+    assert policy == TrainingPolicy(7, 0.1, 15.0, 50)
