@@ -95,6 +95,13 @@ def _named(names: list[str], metrics: dict[str, dict[str, float]]) -> str:
     return ", ".join(f"{name} ({_scores(metrics[name])})" for name in names)
 
 
+def better_floor(metrics: dict[str, Any]) -> str:
+    """The V-SKNN variant that scores better on ``GATE_METRIC``: the floor a model must beat."""
+    return max(
+        (n for n in tiers.VSKNN_VARIANTS if n in metrics), key=lambda n: metrics[n][GATE_METRIC]
+    )
+
+
 def gate(metrics: dict[str, dict[str, float]], champion_version: str | None) -> dict[str, Any]:
     """What a trained model folder should serve, from metrics measured on one validation day:
     ``model`` (the challenger), the V-SKNN variants and, when the champion serves a deep
@@ -103,9 +110,7 @@ def gate(metrics: dict[str, dict[str, float]], champion_version: str | None) -> 
     (``reject``); otherwise no deep model beats the floor and the floor serves (``serve`` is
     the V-SKNN variant)."""
     challenger = metrics["model"]
-    floor = max(
-        (n for n in tiers.VSKNN_VARIANTS if n in metrics), key=lambda n: metrics[n][GATE_METRIC]
-    )
+    floor = better_floor(metrics)
     rivals = [floor, *(["champion"] if "champion" in metrics else [])]
     beaten = [name for name in rivals if not _beats(challenger, metrics[name])]
     if not beaten:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from shoprec import aws, cycles
+from shoprec import aws, cycles, registry, tiers
 from shoprec.layout import LakeLayout
 from shoprec.local import runtime
 
@@ -61,12 +61,13 @@ def cycle_table(runs: list[dict[str, Any]], reports: list[dict[str, dict[str, An
     against V-SKNN on that cycle's validation split, the gate, and what the API serves after."""
     header = (
         f"{'cycle (interval end)':<21}{'new events':>11}{'staged':>9}  {'training window':<23}"
-        f"{'model HR/MRR@20':<17}{'V-SKNN':<16}{'gate':<9}API serves"
+        f"{'model HR/MRR@20':<17}{'best V-SKNN':<16}{'gate':<9}API serves"
     )
     rows, serving = [header, "-" * len(header)], "-"
     for run, stages in zip(runs, reports, strict=True):
         window = stages.get("build_training_set", {}).get("window") or {}
         metrics = stages.get("train", {}).get("metrics", {})
+        floor = registry.better_floor(metrics) if metrics else tiers.VSKNN
         promoted = stages.get("promote", {})
         if promoted.get("serving"):
             serving = f"{promoted['serving']['version']} ({promoted['serving']['tier']})"
@@ -76,7 +77,7 @@ def cycle_table(runs: list[dict[str, Any]], reports: list[dict[str, dict[str, An
             f"{run['data_interval_end'][:19]:<21}{stages['collect']['events']:>11,}"
             f"{stages.get('stage_events', {}).get('staged', 0):>9,}  "
             f"{window.get('from', '-')[:10]} → {window.get('to', '-')[:10]:<10}  "
-            f"{_scores(metrics, 'model'):<17}{_scores(metrics, 'vsknn'):<16}{decision:<9}{serving}"
+            f"{_scores(metrics, 'model'):<17}{_scores(metrics, floor):<16}{decision:<9}{serving}"
         )
         reason = promoted.get("reason") or decided.get("reason") or "no new events"
         if reason:
