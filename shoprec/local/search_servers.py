@@ -6,17 +6,21 @@ most 512 MB of heap, its data and logs in its run folder (``.run/<name>/``).
 
 * Solr: a standalone ``products`` core; its request log (``logs/solr_requests.log``, one
   ``o.a.s.c.S.Request`` line per request, times in UTC) is what the Solr collector reads.
-* OpenSearch refuses to run as root: started by root, it runs as ``nobody`` (``setpriv``), and
-  the folders it writes (config for its keystore, data, logs, tmp) belong to that user. Its
-  home (``lib/``, ``modules/``) is assembled from the jar sets with hard links.
+* OpenSearch refuses to run as root: started by root, it runs as ``nobody`` (``setpriv``), in
+  a folder of the temporary directory that user can reach (``_opensearch_folder``), and the
+  folders it writes (config for its keystore, data, logs, tmp) belong to that user. Its home
+  (``lib/``, ``modules/``) is assembled from the jar sets with hard links (copies across file
+  systems).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import string
+import tempfile
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -129,12 +133,26 @@ def _opensearch_home(home: Path) -> None:
         (home / empty).mkdir(exist_ok=True)
 
 
+def _opensearch_folder() -> Path:
+    """OpenSearch's home, configuration, data and logs. Run as ``nobody``, it must reach them:
+    the run folder may lie under a folder only root enters (a clone under /root, a mktemp
+    folder), so as root they live in a world-traversable folder of the temporary directory,
+    one per run folder (its service log stays in the run folder)."""
+    if os.geteuid() != 0:
+        return RUN_DIR / "opensearch"
+    digest = hashlib.sha256(str(RUN_DIR.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"shoprec-opensearch-{digest}"
+
+
 def opensearch(ports: Ports) -> Service:
-    folder = RUN_DIR / "opensearch"
+    folder = _opensearch_folder()
     home, conf = folder / "home", folder / "config"
     writable = [conf, folder / "data", folder / "logs", folder / "tmp"]
 
     def prepare() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)
+        shutil.rmtree(folder / "data", ignore_errors=True)  # a fresh start, like the lake's
         _opensearch_home(home)
         for path in writable:
             path.mkdir(parents=True, exist_ok=True)
