@@ -17,7 +17,7 @@ from typing import Any
 
 from shoprec.ingest.reader import ObjectRef
 from shoprec.ingest.store import JsonStore
-from shoprec.ingest.streams import Counts, Ledger, Streams
+from shoprec.ingest.streams import WATERMARKS, Counts, Ledger, Streams
 from shoprec.ingest.sweep import incoming_objects
 from shoprec.layout import LakeLayout
 
@@ -89,8 +89,12 @@ def report(
 
 
 def events_committed(store: JsonStore) -> int:
-    """Events of every content stream so far: what the staging table must hold, once staged."""
-    return sum(body["totals"]["events"] for body in Streams(store, "report", 0).all())
+    """Events the source's collectors committed so far: what the staging table must hold,
+    once staged. An object source counts them in its content streams, a pulled source
+    (OpenSearch) in its watermarks."""
+    watermarks = (store.get(name) for name in store.names(WATERMARKS))
+    bodies = [*Streams(store, "report", 0).all(), *(doc.body for doc in watermarks if doc)]
+    return sum(body["totals"]["events"] for body in bodies)
 
 
 def state_store(s3: Any, bucket: str, source: str) -> JsonStore:

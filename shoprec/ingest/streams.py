@@ -27,6 +27,7 @@ from shoprec.ingest.store import Conflict, Document, JsonStore
 STREAMS = "streams/"
 LEDGER = "objects/"
 PENDING = "pending/"  # markers of ledger entries still partial (their tail waits)
+WATERMARKS = "watermark-"  # a pulled source's position per index (shoprec.search.ubi_collector)
 
 
 class LeaseLost(Exception):

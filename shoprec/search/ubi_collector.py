@@ -33,8 +33,9 @@ from shoprec import aws
 from shoprec.contracts import KafkaSettings
 from shoprec.ingest.engine import land
 from shoprec.ingest.lines import Filtered, Rejection
+from shoprec.ingest.status import events_committed
 from shoprec.ingest.store import JsonStore
-from shoprec.ingest.streams import Counts
+from shoprec.ingest.streams import WATERMARKS, Counts
 from shoprec.kafka import Publisher
 from shoprec.layout import LakeLayout
 from shoprec.schema import Event, Source
@@ -84,12 +85,9 @@ class UbiCollector:
     def summary(self, run_id: str) -> dict[str, Any]:
         """One run as the DAG's collect step reports a source (``shoprec.ingest.status``):
         documents read = events + quarantined + filtered, and the events committed so far."""
-        run, committed = Counts(), 0
+        run = Counts()
         for counts in self.collect().values():
             run.add(Counts.from_dict(counts))
-        for index in ubi.MAPPINGS:
-            document = self.state.get(f"watermark-{index}.json")
-            committed += document.body["totals"]["events"] if document else 0
         return {
             "source": self.settings.source,
             "run_id": run_id,
@@ -97,11 +95,11 @@ class UbiCollector:
             "pending": [],
             **run.to_dict(),
             "balanced": run.balanced,
-            "events_committed": committed,
+            "events_committed": events_committed(self.state),
         }
 
     def collect_index(self, index: str) -> Counts:
-        name = f"watermark-{index}.json"
+        name = f"{WATERMARKS}{index}.json"
         document = self.state.get(name)
         mark = document.body if document else {"high": None, "seen": {}, "untimed": []}
         known = set(mark["seen"]) | set(mark["untimed"])

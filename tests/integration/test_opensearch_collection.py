@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shoprec import aws
+from shoprec.ingest import status
 from shoprec.ingest.store import JsonStore
 from shoprec.layout import LakeLayout
 from shoprec.local.search_servers import opensearch_url
@@ -126,3 +127,8 @@ def test_a_run_reports_like_an_object_source_for_the_reconciliation(engine, sett
     assert first["published"] == first["events_committed"] == 4
     again = UbiCollector(settings).summary("r2")
     assert (again["lines"], again["events_committed"]) == (0, 4)
+    # The reconciliation counts the source's committed events itself, from its watermarks.
+    store = status.state_store(aws.client("s3"), settings.lake_bucket, settings.source)
+    staged = {"table_rows": {"opensearch": 4}, "read": 4, "staged": 4}
+    staged |= {"duplicates": 0, "quarantined": 0}
+    assert status.reconcile(again, staged, status.events_committed(store))["ok"]
