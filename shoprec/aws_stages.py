@@ -9,12 +9,9 @@ only after deployment (bucket, role, image, source archive) are read from SSM at
 from __future__ import annotations
 
 import json
-import tarfile
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from shoprec import aws, registry
@@ -209,14 +206,7 @@ class AwsStages:
 
     def _publish(self, layout: LakeLayout, artifacts: str, model_version: str) -> str:
         """SageMaker's model.tar.gz → the model folder the API serves (shoprec.registry)."""
-        s3 = self.client("s3")
-        key = artifacts.removeprefix(f"s3://{layout.bucket}/")
-        with tempfile.TemporaryDirectory() as scratch:
-            archive, model = Path(scratch) / "model.tar.gz", Path(scratch) / "model"
-            s3.download_file(layout.bucket, key, str(archive))
-            with tarfile.open(archive) as tar:
-                tar.extractall(model, filter="data")
-            return registry.publish(s3, layout, model, model_version)
+        return registry.publish_archive(self.client("s3"), layout, artifacts, model_version)
 
     def promote(self, run_id: str, model_version: str) -> dict[str, Any]:
         layout, s3 = self._layout(), self.client("s3")

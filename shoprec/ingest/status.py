@@ -131,3 +131,11 @@ def reconcile(
         f"lake: rows staged ({rows}) = events collected ({before})": lake_ok,
     }
     return {"ok": all(checks.values()), "checks": checks, "in_flight": committed_now - before}
+
+
+def reconcile_lake(
+    s3: Any, bucket: str, collected: dict[str, Any], staged: dict[str, Any]
+) -> dict[str, Any]:
+    """``reconcile`` against the events the source's collectors have committed by now."""
+    store = state_store(s3, bucket, collected["source"])
+    return reconcile(collected, staged, events_committed(store))

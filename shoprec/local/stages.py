@@ -163,10 +163,8 @@ def collect(run_id: str, source: str = "weblog", cutoff: float | None = None) ->
 @reported
 def reconcile(run_id: str, collected: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
     """The run's counts end to end (``shoprec.ingest.status.reconcile``); fails on a mismatch."""
-    store = status.state_store(
-        aws.client("s3"), stage_env()["SHOPREC_LAKE_BUCKET"], collected["source"]
-    )
-    result = status.reconcile(collected, staged, status.events_committed(store))
+    bucket = stage_env()["SHOPREC_LAKE_BUCKET"]
+    result = status.reconcile_lake(aws.client("s3"), bucket, collected, staged)
     for check, ok in result["checks"].items():
         print(f"[reconcile] {'ok' if ok else 'MISMATCH'}  {check}", flush=True)
     if not result["ok"]:
