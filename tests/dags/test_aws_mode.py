@@ -325,6 +325,7 @@ def test_a_model_the_gate_rejects_is_registered_rejected_and_never_serves(aws_da
 
 def test_an_approved_package_whose_promotion_is_refused_is_rejected_too(aws_dag, world):
     s3 = client("s3")
+    _published("v0", gate("promote"))
     registry.promote(s3, LAYOUT, "v0", "earlier")  # the champion changed since the gate ran
     model = _published("v1", gate("promote", champion=None))
     package = _package(model)
