@@ -41,14 +41,16 @@ def airflow_version() -> str:
 
 
 def requirements() -> str:
-    """MWAA's constraints for the pinned Airflow (Python 3.12 image) and the provider pin."""
+    """MWAA's constraints for the pinned Airflow (Python 3.12 image) and the provider pin,
+    with aiobotocore (its extra: the constraints pick the version), on which the deferrable
+    operators wait in the triggerer."""
     constraints = (
         "https://raw.githubusercontent.com/apache/airflow/"
         f"constraints-{airflow_version()}/constraints-3.12.txt"
     )
     return (
         f'--constraint "{constraints}"\n'
-        + "\n".join(pins("airflow", ["apache-airflow-providers-amazon"]))
+        + pins("airflow", ["apache-airflow-providers-amazon"])[0].replace("==", "[aiobotocore]==")
         + "\n"
     )
 

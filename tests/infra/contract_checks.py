@@ -64,6 +64,7 @@ def dag_reference_drift(deployed: dict[str, set[str]], deployment: Deployment) -
             deployment.training_image_parameter,
             deployment.training_source_parameter,
             deployment.training_instance_parameter,
+            deployment.inference_image_parameter,
         },
     }
     return [
