@@ -2,7 +2,7 @@
 
 ``training_job.json`` is the SDK's own export for the Amazon provider's
 ``SageMakerTrainingOperator`` (``sagemaker/training_job.py``, SDK 2.x, rendered offline and
-committed; ``tests/sdk`` keeps it current). Here its ``${placeholders}`` get the deployment's
+committed; no venv holds the SDK yet, so no test renders it again). Here its ``${placeholders}`` get the deployment's
 values (role, image, source archive, instance type, bucket: SSM) and the run's (job name,
 channels, hyperparameters, the day's training budget). Plain Python: no SDK, no Airflow.
 """
