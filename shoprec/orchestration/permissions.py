@@ -25,7 +25,6 @@ CALLS: dict[str, tuple[str, ...]] = {
         "HeadObject",
         "GetObject",
         "PutObject",
-        "DeleteObject",
         "ListObjectsV2",
         "ListObjectVersions",
         "CreateMultipartUpload",
