@@ -40,7 +40,7 @@ cdk-cli: cdk-cli/node_modules/.package-lock.json
 cdk-cli/node_modules/.package-lock.json: cdk-cli/package.json cdk-cli/package-lock.json
 	@echo "[setup] npm ci (CDK CLI)" >&2; cd cdk-cli && npm ci --silent --no-audit --no-fund
 
-up: venvs jars ## LocalStack, Kafka and the Airflow console (a shop day every $$SHOPREC_CYCLE_SECONDS)
+up: venvs jars ## LocalStack, Kafka, Solr, OpenSearch and the Airflow console (a shop day every $$SHOPREC_CYCLE_SECONDS)
 	@$(PY) -m shoprec.local.services up --airflow
 
 down:
@@ -75,10 +75,12 @@ test: setup
 	@tools/run-tests
 
 BENCH_CLOUD := SHOPREC_RUN_DIR=$(CURDIR)/.run/bench LOCALSTACK_PORT=4620 KAFKA_PORT=9120 \
-	KAFKA_CONTROLLER_PORT=9121 API_PORT=8120
+	KAFKA_CONTROLLER_PORT=9121 API_PORT=8120 SOLR_PORT=8920 OPENSEARCH_PORT=9220 \
+	OPENSEARCH_TRANSPORT_PORT=9320
 
 bench: setup ## JSON on stdout (progress on stderr); the model benchmarks skip without ../shared/data
 	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/collector.py
+	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/search_collectors.py
 	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do \
 		$(BENCH_CLOUD) .venvs/ml/bin/python $$script || exit 1; done
 

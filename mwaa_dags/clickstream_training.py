@@ -1,4 +1,5 @@
-"""Continuous training: collect → stage → reconcile → training set → train → promote.
+"""Continuous training: collect (one step per source) → stage → reconcile → training set →
+train → promote.
 
 Thin on purpose. The backend is fixed when the file is parsed, by the Airflow option
 ``shoprec.backend``: MWAA sets ``aws`` (the Amazon provider's operators on the deployed

@@ -31,7 +31,9 @@ CATCHUP_OPTION = "catchup"
 # (and the DAG waits for it that long).
 GLUE_JOBS = ("stage_events", "build_training_set")
 GLUE_TIMEOUT_MINUTES = 120
-SOURCES = ("weblog",)
+SOURCES = ("weblog", "solr")  # the sources collected from objects under incoming/
+PULLED_SOURCES = ("opensearch",)  # collected by reading the engine (UBI documents)
+COLLECTED_SOURCES = SOURCES + PULLED_SOURCES  # one collect step each in the DAG
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ class Deployment:
         return f"{self.prefix}-{job.replace('_', '-')}"
 
     def collector_function(self, source: str) -> str:
-        if source not in SOURCES:
-            raise ValueError(f"unknown source {source!r}; sources: {SOURCES}")
+        if source not in COLLECTED_SOURCES:
+            raise ValueError(f"unknown source {source!r}; sources: {COLLECTED_SOURCES}")
         return f"{self.prefix}-{source}-collector"
 
     def collector_queue(self, source: str) -> str:

@@ -65,6 +65,7 @@ class LakeLayout:
         return f"{cls.run_reports_prefix(stage)}{run_id}.json"
 
     STAGING_EVENTS_PREFIX = "staging/events/"
+    SEARCH_LABELS_PREFIX = "staging/search_labels/"  # rebuilt from the events by each staging run
 
     @staticmethod
     def checkpoint_prefix(job: str) -> str:

@@ -109,6 +109,16 @@ def page(title: str, body: str) -> str:
     )
 
 
+def _interactions(manifest: dict[str, Any]) -> str:
+    """The training window's interactions by event type (views, search clicks)."""
+    training_set = manifest.get("lineage", {}).get("training_set") or {}
+    counts = training_set.get("interactions", {})
+    if not counts:
+        return ""
+    listed = ", ".join(f"{html.escape(kind)} {n:,}" for kind, n in sorted(counts.items()))
+    return f"<p>interactions in the training window: {listed}</p>"
+
+
 def render(manifest: dict[str, Any]) -> str:
     metrics: dict[str, dict[str, float]] = manifest["metrics"]
     curves = manifest.get("learning_curves", {})
@@ -132,6 +142,6 @@ def render(manifest: dict[str, Any]) -> str:
         f"model {manifest['model_version']}",
         f"<p>training data run {html.escape(str(manifest.get('data_run')))}, code "
         f"{html.escape(str(manifest['lineage']['code_version']))}, "
-        f"{manifest.get('train_seconds')} s training</p>{decision}"
+        f"{manifest.get('train_seconds')} s training</p>{_interactions(manifest)}{decision}"
         f"{''.join(charts)}{_metrics_table(metrics)}",
     )

@@ -15,16 +15,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Versions the staging job accepts. Version 2 added client_id and session_source (and made
 # session_id nullable: cookieless lines get their session in Spark); a version-1 record
-# reads as a cookie session.
-ACCEPTED_VERSIONS = (1, 2)
+# reads as a cookie session. Version 3 added query_id and position (search events and the
+# result clicks that follow them); older records have neither.
+ACCEPTED_VERSIONS = (1, 2, 3)
 
 
 class Source(StrEnum):
     WEBLOG = "weblog"
-    SOLR = "solr"
+    SOLR = "solr"  # Solr's request log
+    OPENSEARCH = "opensearch"  # User Behavior Insights documents in OpenSearch
     ELASTICSEARCH = "elasticsearch"
     REPLAY = "replay"
 
@@ -33,7 +35,9 @@ class EventType(StrEnum):
     VIEW = "view"
     ADD_TO_CART = "add_to_cart"
     PURCHASE = "purchase"
-    SEARCH = "search"
+    SEARCH = "search"  # a query that found results
+    ZERO_RESULT = "zero_result"  # a query that found nothing
+    SEARCH_CLICK = "search_click"  # a result clicked, at its position
     CLICK = "click"
     PAGE = "page"
 
@@ -68,6 +72,8 @@ class Event:
     origin: str  # where the raw line was read: "<object key>@<byte offset>"
     client_id: str | None = None  # keyed hash of address + user agent (shoprec.privacy)
     session_source: str = SessionSource.COOKIE.value
+    query_id: str | None = None  # the search it answers (search, zero_result, search_click)
+    position: int | None = None  # of the clicked result in its list, from 1 (search_click)
 
     def to_record(self) -> dict[str, object]:
         """A JSON-ready dict in column order: times as ISO-8601 UTC with milliseconds."""
@@ -98,6 +104,7 @@ class Event:
 _SQL_TYPES = {
     "event_time": "timestamp",
     "status": "int",
+    "position": "int",
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Event))
 NULLABLE: frozenset[str] = frozenset(f.name for f in fields(Event) if "None" in str(f.type))

@@ -25,6 +25,7 @@ from pathlib import Path
 from shoprec.weblog.render import render_line
 
 HOSTS = ("web-01", "web-02")
+SHOP_ITEMS, GROUP_SIZE, NEW_GROUPS_PER_DAY = 600, 12, 2  # the synthetic shop's defaults
 
 
 @dataclass
@@ -49,7 +50,8 @@ def client_address(session: str) -> str:
     return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
 
 
-def _rotate_daily(lines: Iterable[tuple[str, datetime, str]]) -> LogFiles:
+def rotate_daily(lines: Iterable[tuple[str, datetime, str]]) -> LogFiles:
+    """(host, time, line) → one file per host and day, lines in time order."""
     by_file: dict[str, list[str]] = defaultdict(list)
     count = 0
     for host, when, line in sorted(lines, key=lambda row: row[1]):
@@ -86,7 +88,7 @@ def replay_yoochoose(path: Path) -> LogFiles:
         when = datetime.fromtimestamp(round(seconds, 3), tz=UTC)
         line = render_line(when, session, f"/product/{item}", client=client_address(session))
         rendered.append((host_of(session), when, line))
-    logs = _rotate_daily(rendered)
+    logs = rotate_daily(rendered)
     logs.skipped = skipped
     return logs
 
@@ -101,21 +103,31 @@ def _logger(lines: list[tuple[str, datetime, str]], session: str, cookie: str | 
     return log
 
 
+def groups_shown(items: int = SHOP_ITEMS, group_size: int = GROUP_SIZE) -> int:
+    """Groups in the synthetic shop on any day."""
+    return -(-items // group_size)
+
+
+def items_sold(days: int) -> int:
+    """Every item the default synthetic shop sells over ``days`` (new groups included)."""
+    return (groups_shown() + NEW_GROUPS_PER_DAY * days) * GROUP_SIZE
+
+
 def generate_shop(
     seed: int = 7,
     days: int = 3,
     sessions_per_day: int = 1500,
-    items: int = 600,
-    group_size: int = 12,
+    items: int = SHOP_ITEMS,
+    group_size: int = GROUP_SIZE,
     start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
     cookieless: float = 0.1,
-    new_groups_per_day: int = 2,
+    new_groups_per_day: int = NEW_GROUPS_PER_DAY,
 ) -> LogFiles:
     """A synthetic shop whose sessions a sequence model can learn. Its catalogue moves: each
     day ``new_groups_per_day`` groups of new items arrive as the most popular, and as many of
     the oldest fade out of the shop."""
     rng = random.Random(seed)
-    shown = -(-items // group_size)  # groups in the shop on any day
+    shown = groups_shown(items, group_size)
     groups = [
         list(range(g * group_size, (g + 1) * group_size))
         for g in range(shown + new_groups_per_day * days)
@@ -153,4 +165,4 @@ def generate_shop(
             when = start + timedelta(days=day, minutes=minute)
             check = render_line(when, None, "/health", agent="ELB-HealthChecker/2.0")
             lines.append((HOSTS[minute // 30 % len(HOSTS)], when, check))
-    return _rotate_daily(lines)
+    return rotate_daily(lines)

@@ -1,4 +1,5 @@
-"""Shared fixtures. ``cloud`` gives the real local stand-ins (LocalStack, Kafka).
+"""Shared fixtures. ``cloud`` gives the real local stand-ins (LocalStack, Kafka), ``search``
+the shop's search engines (Solr, OpenSearch).
 
 The suite reuses services already started for it (``tools/run-tests`` starts them once,
 under its own run folder and ports), or starts them itself and stops them afterwards.
@@ -11,6 +12,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
+from shoprec.local.runtime import Ports
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +33,24 @@ def cloud() -> Iterator[dict[str, str]]:
     os.environ.update(saved)
     if not running:
         services.down(ports)
+
+
+@pytest.fixture(scope="session")
+def search() -> Iterator[Ports]:
+    """Solr and OpenSearch, started once per session unless already running."""
+    from shoprec.local import process, search_servers
+    from shoprec.local.runtime import Ports
+
+    ports = Ports.from_env()
+    engines = search_servers.services(ports)
+    running = all(process.recorded_pid(s) and s.ready() for s in engines)
+    if not running:
+        for engine in engines:
+            process.start(engine)
+    yield ports
+    if not running:
+        for engine in engines:
+            process.stop(engine)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The collector Lambdas: raw logs in ``incoming/`` → ``landing/`` CSV + the Kafka topic.
+"""The collector Lambdas: raw logs in ``incoming/`` → ``landing/`` CSV + the Kafka topic; and
+the OpenSearch collector, which pulls the shop's UBI documents from its domain.
 
 Event-driven, one function per source (``shoprec.deployment.SOURCES``): S3 sends "Object
 Created" events to EventBridge, a rule per source's prefix puts them on the collector's
@@ -12,7 +13,7 @@ no longer invokes the function (it waits for the ledger). Settings from
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -24,11 +25,14 @@ from constructs import Construct
 from components.bundles import REPO, lambda_dependencies, shared_package
 from components.collector_state import CollectorQueues, client_hash_key
 from components.nag import suppress
+from components.search_domain import SearchDomain
 from config import EnvironmentConfig
 from shoprec.contracts import CollectorSettings
 from shoprec.deployment import SOURCES
 from shoprec.kafka import PRODUCER_OPTIONS, producer_permissions
 from shoprec.layout import LakeLayout
+from shoprec.schema import Source
+from shoprec.search.ubi_collector import OpenSearchCollectorSettings
 from stacks.data_lake import DataLakeStack
 from stacks.streaming import StreamingStack
 
@@ -78,6 +82,14 @@ class IngestionStack(Stack):
         ]
         self.client_hash_key = client_hash_key(self, config.deployment)
         self.collectors = {source: self._collector(source) for source in SOURCES}
+        self.search = SearchDomain(
+            self,
+            "Search",
+            vpc=vpc,
+            removal_policy=config.removal_policy,
+            log_retention=config.log_retention,
+        )
+        self.collectors[Source.OPENSEARCH.value] = self._ubi_collector()
         suppress(
             self,
             "L1",
@@ -175,6 +187,64 @@ class IngestionStack(Stack):
             "IAM5",
             "object access is limited to the source's zone prefixes (incoming/, landing/, "
             "quarantine/, its state); the MSK topic ARN ends in the cluster's generated UUID",
+        )
+        return function
+
+    def _ubi_collector(self) -> lambda_.Function:
+        """Pulls the UBI documents from the domain when the DAG's collect step invokes it."""
+        source, deployment = Source.OPENSEARCH.value, self.config.deployment
+        settings = OpenSearchCollectorSettings(
+            kafka_bootstrap=self.streaming.cluster_arn,
+            kafka_auth="iam",
+            topic=self.streaming.topic,
+            topic_retention_hours=self.config.kafka_retention_hours,
+            lake_bucket=self.lake.bucket.bucket_name,
+            opensearch_url=self.search.url,
+            opensearch_auth="iam",
+            region=Aws.REGION,
+        )
+        function = lambda_.Function(
+            self,
+            "OpensearchCollector",
+            function_name=deployment.collector_function(source),
+            runtime=RUNTIME,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(REPO / "lambdas" / f"{source}_collector")),
+            layers=self.layers,
+            environment=settings.to_env(),
+            memory_size=512,
+            timeout=TIMEOUT,
+            vpc=self.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[self.streaming.clients, self.search.clients],
+            log_group=logs.LogGroup(
+                self,
+                "OpensearchCollectorLogs",
+                retention=self.config.log_retention,
+                removal_policy=self.config.removal_policy,
+            ),
+        )
+        self.lake.grant(
+            function,
+            write=[
+                LakeLayout.landing_prefix(source),
+                LakeLayout.quarantine_prefix("collect", source),
+                LakeLayout.collector_state_prefix(source),
+            ],
+        )
+        self.search.grant_ubi_read(function)
+        self.streaming.grant_produce(function, producer_permissions(PRODUCER_OPTIONS))
+        suppress(
+            function,
+            "IAM4",
+            "AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole are the scoped "
+            "AWS policies for its log streams and its ENIs",
+        )
+        suppress(
+            function,
+            "IAM5",
+            "object access is limited to the source's zone prefixes; domain access to the UBI "
+            "indices' documents; the MSK topic ARN ends in the cluster's generated UUID",
         )
         return function
 

@@ -15,7 +15,15 @@ from shoprec import aws, logs
 from shoprec.contracts import TrainingSetJobArgs
 from shoprec.layout import TRAINING_SET_CHANNELS, TRAINING_SET_MANIFEST, LakeLayout
 from shoprec.spark.session import get_spark
-from shoprec.spark.training_set import build, novelty, window_start
+from shoprec.spark.training_set import (
+    INTERACTION_SOURCE,
+    INTERACTIONS,
+    build,
+    learned_events,
+    novelty,
+    product_views,
+    window_start,
+)
 
 
 def main(argv: list[str]) -> dict[str, object]:
@@ -24,10 +32,16 @@ def main(argv: list[str]) -> dict[str, object]:
     layout = LakeLayout(args.lake_bucket)
     spark = get_spark("build_training_set")
     table = f"`{args.database}`.`{args.table}`"
-    # The sliding window, chosen on the catalogue's partitions: older ones are never read.
-    partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS {table}").collect()]
+    # The sliding window, chosen on the catalogue's partitions of the interactions a training
+    # set reads: older ones are never read. (Search events keep the engines' own clock.)
+    partitions = [
+        p
+        for p in (r[0] for r in spark.sql(f"SHOW PARTITIONS {table}").collect())
+        if p.startswith(f"source={INTERACTION_SOURCE}/")
+        and any(f"event_type={kind}/" in p for kind in INTERACTIONS)
+    ]
     first = window_start(partitions, args.window_days)
-    events = spark.table(table).where(F.col("event_date") >= first)
+    events = learned_events(spark.table(table).where(F.col("event_date") >= first))
     dataset = build(events, args.validation_days, args.min_item_support, args.session_gap_minutes)
     prefix = layout.training_prefix(args.run_id)
     counts: dict[str, int] = {}
@@ -43,6 +57,10 @@ def main(argv: list[str]) -> dict[str, object]:
             dataset.train.unionByName(dataset.validation), args.reference_until or None
         ),
         "sessions": counts,
+        "interactions": {  # what the sessions are made of, by event type (the report shows it)
+            r["event_type"]: r["count"]
+            for r in product_views(events).groupBy("event_type").count().collect()
+        },
         "source_partitions": [p for p in partitions if p.rsplit("=", 1)[1] >= first],
     }
     aws.client("s3").put_object(

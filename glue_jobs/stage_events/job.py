@@ -22,7 +22,8 @@ from shoprec import aws, logs
 from shoprec.contracts import StagingJobArgs
 from shoprec.failpoints import failpoint
 from shoprec.layout import LakeLayout
-from shoprec.schema import PARTITION_COLUMNS
+from shoprec.schema import PARTITION_COLUMNS, EventType
+from shoprec.spark import search_labels
 from shoprec.spark.session import get_spark
 from shoprec.spark.staging import (
     ensure_table,
@@ -41,6 +42,21 @@ def _rows_by_source(spark, events_uri: str) -> dict[str, int]:
     except AnalysisException:  # nothing staged yet
         return {}
     return {r["source"]: r["count"] for r in staged.groupBy("source").count().collect()}
+
+
+def _relabel(spark, database: str, events_uri: str, labels_uri: str) -> int:
+    """Rebuild the search-labels table from every staged search event (partitions pruned)."""
+    search_labels.ensure_table(spark, database, labels_uri)
+    kinds = (*search_labels.SEARCHES, EventType.SEARCH_CLICK.value)
+    try:
+        searched = spark.read.parquet(events_uri).where(F.col("event_type").isin(*kinds))
+    except AnalysisException:  # nothing staged yet
+        return 0
+    labels = search_labels.search_labels(searched).persist()
+    labels.write.mode("overwrite").parquet(labels_uri)
+    count = labels.count()
+    labels.unpersist()
+    return count
 
 
 def main(argv: list[str]) -> dict[str, object]:
@@ -105,7 +121,11 @@ def main(argv: list[str]) -> dict[str, object]:
         query.awaitTermination()
     else:  # nothing was ever published: nothing to stage
         logs.log(logger, "no topic yet", topic=args.topic)
-    summary = totals | {"table_rows": _rows_by_source(spark, events_uri)}
+    labels_uri = layout.uri(layout.SEARCH_LABELS_PREFIX, "s3a")
+    summary = totals | {
+        "table_rows": _rows_by_source(spark, events_uri),
+        "search_labels": _relabel(spark, args.database, events_uri, labels_uri),
+    }
     aws.client("s3").put_object(
         Bucket=args.lake_bucket,
         Key=layout.run_report_key("stage_events", args.run_id),

@@ -10,19 +10,14 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from shoprec.contracts import CollectorSettings
+from shoprec.collectors import collector_from_env
 from shoprec.ingest.collector import Collector
-from shoprec.privacy import ClientHasher, client_hash_key
-from shoprec.weblog.parse import WebLogParser
 
 
 @lru_cache(maxsize=1)
 def _collector() -> Collector:
     """Built on the first invocation (cold start), not at import; kept while warm."""
-    settings = CollectorSettings.from_env(os.environ)
-    hasher = ClientHasher(client_hash_key(settings.client_hash_secret), settings.session_cookie)
-    parser = WebLogParser.create(settings.log_format, hasher, settings.source)
-    return Collector(settings, parser, hasher.redact)
+    return collector_from_env(os.environ)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -118,6 +118,31 @@ def csv_text(events: list[Event]) -> str:
     return buffer.getvalue()
 
 
+def land(
+    s3: Any,
+    layout: LakeLayout,
+    source: str,
+    day: str,
+    name: str,
+    events: list[Event],
+    rejected: list[dict[str, Any]],
+) -> None:
+    """A batch's landing CSV and quarantine file (JSON lines: reason, detail, origin, raw)."""
+    if events:
+        s3.put_object(
+            Bucket=layout.bucket,
+            Key=layout.landing_key(source, day, name),
+            Body=csv_text(events).encode(),
+            ContentType="text/csv",
+        )
+    if rejected:
+        s3.put_object(
+            Bucket=layout.bucket,
+            Key=layout.quarantine_key("collect", source, day, name),
+            Body="".join(json.dumps(r) + "\n" for r in rejected).encode(),
+        )
+
+
 @dataclass
 class Ingestor:
     s3: Any
@@ -380,21 +405,7 @@ class Ingestor:
     def _write(self, batch: _Batch, ref: ObjectRef, name: str) -> None:
         """The batch's landing CSV and quarantine file, named by content (rewritten on retry)."""
         day = datetime.fromtimestamp(ref.modified, UTC).strftime("%Y-%m-%d")
-        source, bucket = self.config.source, self.layout.bucket
-        if batch.events:
-            self.s3.put_object(
-                Bucket=bucket,
-                Key=self.layout.landing_key(source, day, name),
-                Body=csv_text(batch.events).encode(),
-                ContentType="text/csv",
-            )
-        if batch.rejected:
-            body = "".join(json.dumps(r) + "\n" for r in batch.rejected).encode()
-            self.s3.put_object(
-                Bucket=bucket,
-                Key=self.layout.quarantine_key("collect", source, day, name),
-                Body=body,
-            )
+        land(self.s3, self.layout, self.config.source, day, name, batch.events, batch.rejected)
         failpoint("landed")
 
     def _flush(

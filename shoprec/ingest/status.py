@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from shoprec.ingest.reader import ObjectRef
@@ -133,9 +134,28 @@ def reconcile(
     return {"ok": all(checks.values()), "checks": checks, "in_flight": committed_now - before}
 
 
-def reconcile_lake(
-    s3: Any, bucket: str, collected: dict[str, Any], staged: dict[str, Any]
+def reconcile_sources(
+    collected: list[dict[str, Any]], staged: dict[str, Any], committed_now: Callable[[str], int]
 ) -> dict[str, Any]:
-    """``reconcile`` against the events the source's collectors have committed by now."""
-    store = state_store(s3, bucket, collected["source"])
-    return reconcile(collected, staged, events_committed(store))
+    """``reconcile`` for each source a run collected (``committed_now(source)``: the events
+    its collectors have committed by now), as one result: ``ok`` only if every source is."""
+    results = {c["source"]: reconcile(c, staged, committed_now(c["source"])) for c in collected}
+    return {
+        "ok": all(result["ok"] for result in results.values()),
+        "checks": {
+            f"{source}: {check}": ok
+            for source, result in results.items()
+            for check, ok in result["checks"].items()
+        },
+        "in_flight": {source: result["in_flight"] for source, result in results.items()},
+    }
+
+
+def reconcile_lake(
+    s3: Any, bucket: str, collected: list[dict[str, Any]], staged: dict[str, Any]
+) -> dict[str, Any]:
+    """``reconcile_sources`` against the events each source's collectors have committed by
+    now (their state stores in the lake)."""
+    return reconcile_sources(
+        collected, staged, lambda source: events_committed(state_store(s3, bucket, source))
+    )

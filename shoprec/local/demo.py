@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from typing import Any
@@ -30,20 +31,33 @@ from shoprec.local.summary import cycle_table, cycles_page, reconciliation, serv
 CYCLES = 3  # days delivered one cycle at a time, after the history
 
 
-def sample_request(port: int, items: list[str]) -> tuple[str, str]:
-    """The request body and the API's answer (an error status is an answer too)."""
-    body = json.dumps({"session_items": items, "k": 5})
+def ask(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[str, str]:
+    """A request as a curl line, and the API's answer (an error status is an answer too)."""
+    url = f"http://127.0.0.1:{port}{path}"
+    data = json.dumps(body) if body is not None else None
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/recommendations",
-        data=body.encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
+        url,
+        data=data.encode() if data else None,
+        method=method,
+        headers={"Content-Type": "application/json"} if data else {},
     )
+    curl = f"curl -s {url}" if data is None else f"curl -s -X {method} {url} -d '{data}'"
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return body, response.read().decode()
+            return curl, response.read().decode()
     except urllib.error.HTTPError as error:
-        return body, f"HTTP {error.code} {error.read().decode()}"
+        return curl, f"HTTP {error.code} {error.read().decode()}"
+
+
+def samples(port: int, items: list[str]) -> list[tuple[str, str]]:
+    """One request to each endpoint of the API, on a real session of the data."""
+    return [
+        ask(port, "POST", "/recommendations", {"session_items": items, "k": 5}),
+        ask(port, "GET", f"/items/{urllib.parse.quote(items[-1], safe='')}/similar?k=5"),
+        ask(port, "GET", "/popular?k=5"),
+        ask(port, "GET", "/models/current"),
+        ask(port, "GET", "/health"),
+    ]
 
 
 def _seconds(timestamp: str) -> float:
@@ -115,13 +129,9 @@ def main(argv: list[str]) -> None:
         )
     print(f"API serves {serving_line(last['promote'])}")
     items = [str(item) for item in last["train"].get("sample_session", [])][:3]
-    body, answer = sample_request(ports.api, items)
-    print("\nsample request:")
-    print(
-        f"  curl -s -X POST http://127.0.0.1:{ports.api}/recommendations "
-        f"-H 'Content-Type: application/json' -d '{body}'"
-    )
-    print(f"  → {answer}")
+    print("\nthe API, one request per endpoint (its OpenAPI document: GET /openapi.json):")
+    for curl, answer in samples(ports.api, items):
+        print(f"  {curl}\n  → {answer if len(answer) <= 600 else answer[:600] + ' …'}")
     print(
         f"\nThe console ({console.url}), the scheduler, the local cloud and the API keep running."
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from shoprec.deployment import Deployment
+from shoprec.deployment import SOURCES, Deployment
 from shoprec.layout import LakeLayout
 
 LOCAL = Deployment("local")
@@ -41,7 +41,7 @@ def provision(
     sqs: Any,
     secretsmanager: Any,
     bucket: str,
-    sources: tuple[str, ...] = ("weblog",),
+    sources: tuple[str, ...] = SOURCES,
     deployment: Deployment = LOCAL,
     visibility_seconds: int = 300,
     max_receive: int = 5,

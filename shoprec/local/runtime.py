@@ -28,6 +28,9 @@ class Ports:
     kafka_controller: int
     api: int
     airflow: int  # the console (api-server); the next two ports serve task and trigger logs
+    solr: int
+    opensearch: int  # HTTP; the transport port is only bound, never used by the project
+    opensearch_transport: int
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -37,6 +40,9 @@ class Ports:
             kafka_controller=int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093")),
             api=int(os.environ.get("API_PORT", "8000")),
             airflow=int(os.environ.get("AIRFLOW_PORT", "8080")),
+            solr=int(os.environ.get("SOLR_PORT", "8983")),
+            opensearch=int(os.environ.get("OPENSEARCH_PORT", "9200")),
+            opensearch_transport=int(os.environ.get("OPENSEARCH_TRANSPORT_PORT", "9300")),
         )
 
 
@@ -51,6 +57,8 @@ def cloud_env(ports: Ports) -> dict[str, str]:
         "AWS_REGION": REGION,
         "SHOPREC_LAKE_BUCKET": LOCAL_BUCKET,
         "SHOPREC_KAFKA_BOOTSTRAP": f"127.0.0.1:{ports.kafka}",
+        "SHOPREC_SOLR_URL": f"http://127.0.0.1:{ports.solr}/solr",
+        "SHOPREC_OPENSEARCH_URL": f"http://127.0.0.1:{ports.opensearch}",
     }
 
 

@@ -1,4 +1,5 @@
-"""Start and stop the local stand-in cloud: LocalStack (S3, SSM) and a Kafka KRaft broker.
+"""Start and stop the local stand-in cloud: LocalStack (S3, SSM), a Kafka KRaft broker and the
+shop's search engines (Solr, OpenSearch: ``shoprec.local.search_servers``).
 
 ``python -m shoprec.local.services up|down|status``. Logs, pids and data live under the run
 folder (``.run/``); ``down`` stops exactly the processes whose pids it recorded. ``up`` is
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shoprec.local import search_servers
 from shoprec.local.process import Service, port_open, recorded_pid, start, stop
 from shoprec.local.runtime import (
     ENV_FILE,
@@ -159,7 +161,13 @@ def services(ports: Ports) -> list[Service]:
     """Everything ``down`` stops; ``up`` starts the cloud (and Airflow), the demo the API."""
     from shoprec.local import airflow
 
-    return [localstack(ports), kafka(ports), *airflow.services(ports, {}), api(ports)]
+    return [
+        localstack(ports),
+        kafka(ports),
+        *search_servers.services(ports),
+        *airflow.services(ports, {}),
+        api(ports),
+    ]
 
 
 def start_airflow(ports: Ports) -> None:
@@ -183,9 +191,10 @@ def up(ports: Ports, with_airflow: bool = False) -> dict[str, str]:
     if not (recorded_pid(cloud) and cloud.ready()):
         # LocalStack keeps its state in memory: a fresh one means a fresh lake, so the topic,
         # the metastore and the checkpoints of the last session go too (nothing half-remembered).
-        for stale in ("kafka", "hive", "reports", "sagemaker", "airflow"):
-            shutil.rmtree(RUN_DIR / stale, ignore_errors=True)
-    for service in (cloud, kafka(ports)):
+        stale = ("kafka", "hive", "reports", "sagemaker", "airflow", "solr", "opensearch")
+        for name in stale:
+            shutil.rmtree(RUN_DIR / name, ignore_errors=True)
+    for service in (cloud, kafka(ports), *search_servers.services(ports)):
         start(service)
     env = cloud_env(ports)
     provision(env)

@@ -5,6 +5,12 @@ ships the next day's files (``incoming/source=weblog/<host>/access-<day>.log``) 
 logrotate with ``delaycompress`` and a shipper would, the previous day again, gzipped: a
 copy the collector counts as ``duplicate_object``. What has been delivered is kept in
 ``.run/shop/state.json``, so ``make cycle`` delivers the day after the demo's last.
+
+The synthetic shop also searches (``shoprec.search.shoppers``): each day, its catalogue is
+indexed into Solr and OpenSearch and ``SEARCH_SESSIONS`` shoppers search through them on two
+more storefronts (``web-03`` with Solr, ``web-04`` with OpenSearch, writing UBI documents);
+their web logs arrive with the others, and Solr's request log is shipped as it grows
+(``incoming/source=solr/solr-01/solr_requests.log``, a log shipper's re-upload).
 """
 
 from __future__ import annotations
@@ -12,13 +18,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from shoprec.local import runtime
-from shoprec.local.deliver_logs import deliver
-from shoprec.sources import LogFiles, generate_shop, replay_yoochoose
+from shoprec.local import runtime, search_servers
+from shoprec.local.deliver_logs import deliver, ship
+from shoprec.schema import Source
+from shoprec.search.catalogue import catalogue
+from shoprec.search.opensearch import OpenSearch
+from shoprec.search.shoppers import open_storefronts, search_day
+from shoprec.search.solr import Solr
+from shoprec.sources import GROUP_SIZE, LogFiles, generate_shop, items_sold, replay_yoochoose
 
 SYNTHETIC_DAYS = 5
+SEARCH_SESSIONS = 300  # a day's searching shoppers (beside generate_shop's 1,500 browsing)
 _DAY = re.compile(r"access-(\d{4}-\d{2}-\d{2})\.log$")
 
 
@@ -55,6 +68,19 @@ class Shop:
         _state_file().parent.mkdir(parents=True, exist_ok=True)
         _state_file().write_text(json.dumps({"dataset": self.dataset, "delivered": self.delivered}))
 
+    @staticmethod
+    def search(day: str) -> LogFiles:
+        """The day's searching sessions, through the engines ``make up`` started."""
+        ports = runtime.Ports.from_env()
+        products = catalogue(items_sold(SYNTHETIC_DAYS), GROUP_SIZE)
+        fronts = open_storefronts(
+            products,
+            Solr(search_servers.solr_url(ports)),
+            OpenSearch(search_servers.opensearch_url(ports)),
+        )
+        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        return search_day(start, SEARCH_SESSIONS, products, fronts, GROUP_SIZE)
+
     def deliver(self, count: int, bucket: str) -> LogFiles:
         """The next ``count`` days (with the day before each, rotated and gzipped again)."""
         days = self.days()
@@ -69,6 +95,11 @@ class Shop:
                 rotated = days[self.delivered[-1]].files
                 deliver(LogFiles(rotated, 0), bucket, compress=set(rotated))
             deliver(days[day], bucket, compress=set())
+            if not self.dataset:
+                searched = self.search(day)
+                shipped.lines += searched.lines
+                deliver(searched, bucket, compress=set())
+                ship(search_servers.solr_request_log(), "solr-01", bucket, Source.SOLR.value)
             self.delivered.append(day)
         self.save()
         return shipped

@@ -33,7 +33,7 @@ from shoprec.contracts import (
     TrainingHyperparameters,
     TrainingSetJobArgs,
 )
-from shoprec.deployment import Deployment
+from shoprec.deployment import PULLED_SOURCES, Deployment
 from shoprec.ingest import status
 from shoprec.layout import LakeLayout
 from shoprec.local.runtime import (
@@ -45,6 +45,7 @@ from shoprec.local.runtime import (
     read_env_file,
     venv_python,
 )
+from shoprec.schema import Source
 
 
 class StageFailed(RuntimeError):
@@ -52,7 +53,8 @@ class StageFailed(RuntimeError):
 
 
 def reported(stage: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Keep each stage's summary in ``.run/reports/<run_id>/<stage>.json`` (run_id first)."""
+    """Keep each stage's summary in ``.run/reports/<run_id>/<stage>.json`` (run_id first); a
+    stage run for a source other than the web log (``source=``) in ``<stage>_<source>.json``."""
 
     @functools.wraps(stage)
     def run(run_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -61,7 +63,9 @@ def reported(stage: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, An
         summary["seconds"] = round(time.monotonic() - started, 1)
         folder = REPORTS_DIR / run_id
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{stage.__name__}.json").write_text(json.dumps(summary, indent=2))
+        source = kwargs.get("source", Source.WEBLOG.value)
+        name = stage.__name__ if source == Source.WEBLOG.value else f"{stage.__name__}_{source}"
+        (folder / f"{name}.json").write_text(json.dumps(summary, indent=2))
         return summary
 
     return run
@@ -142,6 +146,9 @@ def collect(run_id: str, source: str = "weblog", cutoff: float | None = None) ->
     """Everything that arrived by ``cutoff`` (default: now), ingested exactly once: the
     sweep finds what no notification announced, the queue is drained through the handler as
     Lambda's event source mapping would, then the run's objects are accounted for."""
+    if source in PULLED_SOURCES:  # the UBI documents indexed so far, from the watermark
+        return _run("lambda", ["-m", "shoprec.search.ubi_collector", run_id], stage_env(),
+                    "collect", "collect")  # fmt: skip
     cutoff = time.time() if cutoff is None else cutoff
     settings = collector_settings(source)
     env = stage_env() | settings.to_env()
@@ -161,8 +168,11 @@ def collect(run_id: str, source: str = "weblog", cutoff: float | None = None) ->
 
 
 @reported
-def reconcile(run_id: str, collected: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
-    """The run's counts end to end (``shoprec.ingest.status.reconcile``); fails on a mismatch."""
+def reconcile(
+    run_id: str, collected: list[dict[str, Any]], staged: dict[str, Any]
+) -> dict[str, Any]:
+    """The run's counts end to end, per source (``shoprec.ingest.status.reconcile``); fails
+    on a mismatch."""
     bucket = stage_env()["SHOPREC_LAKE_BUCKET"]
     result = status.reconcile_lake(aws.client("s3"), bucket, collected, staged)
     for check, ok in result["checks"].items():

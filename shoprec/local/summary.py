@@ -18,20 +18,24 @@ def _by_reason(counts: dict[str, int]) -> str:
 
 
 def reconciliation(report: dict[str, dict[str, Any]]) -> list[str]:
-    """Log lines → events → Kafka → staged rows, as the run's reports count them."""
-    collect, staged = report["collect"], report["stage_events"]
-    objects = ", ".join(f"{n} {outcome}" for outcome, n in sorted(collect["objects"].items()))
-    lines = [
-        f"objects (arrived by the cutoff)  {objects}",
-        f"log lines read           {collect['lines']:>10,}  = events {collect['events']:,}"
-        f" + quarantined {_by_reason(collect['quarantined'])}"
-        f" + filtered {_by_reason(collect['filtered'])}",
-        f"published to Kafka       {collect['published']:>10,}",
+    """Lines → events → Kafka → staged rows, per source, as the run's reports count them."""
+    staged, lines = report["stage_events"], []
+    for name in sorted(n for n in report if n == "collect" or n.startswith("collect_")):
+        collect = report[name]
+        objects = ", ".join(f"{n} {outcome}" for outcome, n in sorted(collect["objects"].items()))
+        lines += [
+            f"[{collect['source']}] objects (arrived by the cutoff)  {objects}",
+            f"lines read               {collect['lines']:>10,}  = events {collect['events']:,}"
+            f" + quarantined {_by_reason(collect['quarantined'])}"
+            f" + filtered {_by_reason(collect['filtered'])}",
+            f"published to Kafka       {collect['published']:>10,}",
+        ]
+        if collect["pending"]:
+            lines.append(f"still pending            {', '.join(collect['pending'])}")
+    lines.append(
         f"staging read             {staged['read']:>10,}  = staged {staged['staged']:,}"
-        f" + duplicates dropped {staged['duplicates']:,} + quarantined {staged['quarantined']:,}",
-    ]
-    if collect["pending"]:
-        lines.append(f"still pending            {', '.join(collect['pending'])}")
+        f" + duplicates dropped {staged['duplicates']:,} + quarantined {staged['quarantined']:,}"
+    )
     for check, ok in report.get("reconcile", {}).get("checks", {}).items():
         lines.append(f"  {'ok      ' if ok else 'MISMATCH'} {check}")
     return lines

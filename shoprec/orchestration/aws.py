@@ -1,7 +1,9 @@
 """The DAG's tasks in AWS mode (MWAA): the Amazon provider's operators on what CDK deployed.
 
-    run_settings → start_sweep (collector Lambda, asynchronous) → wait_for_ingestion
-    → collect_weblog → anything_new → stage_events (Glue) → staging_report (S3 sensor)
+    run_settings → per object source (web log, Solr): start_sweep_<source> (its collector
+    Lambda, asynchronous) → wait_for_ingestion_<source> → collect_<source>; the pulled
+    source (OpenSearch): pull_opensearch (its collector Lambda, synchronous) → collect_opensearch
+    → anything_new → stage_events (Glue) → staging_report (S3 sensor)
     → reconcile → training_set_arguments → build_training_set (Glue)
     → training_set_manifest (S3 sensor) → worth_training → training_job_config
     → train_model (SageMaker) → publish_model → register_model (model package)
@@ -31,7 +33,14 @@ from airflow.sdk import Asset, get_current_context, task
 from shoprec import registry
 from shoprec.continuous import decide_for_lake
 from shoprec.contracts import StagingJobArgs, TrainingHyperparameters, TrainingSetJobArgs
-from shoprec.deployment import GLUE_TIMEOUT_MINUTES, Deployment, lake_run_id, run_arguments
+from shoprec.deployment import (
+    GLUE_TIMEOUT_MINUTES,
+    PULLED_SOURCES,
+    SOURCES,
+    Deployment,
+    lake_run_id,
+    run_arguments,
+)
 from shoprec.ingest import status
 from shoprec.ingest.streams import Ledger
 from shoprec.layout import CHAMPION_KEY, METRICS_FILE, TRAINING_SET_MANIFEST, LakeLayout
@@ -43,7 +52,8 @@ from shoprec.orchestration.operators import (
 )
 
 AWS_CONN_ID = "aws_default"  # on MWAA: the execution role
-SOURCE = "weblog"
+# A pulled source's collector is told the run it collects for (``run_settings``' run id).
+PULL_PAYLOAD = json.dumps({"run_id": "{{ ti.xcom_pull(task_ids='run_settings', key='run_id') }}"})
 INGESTION_WAIT = timedelta(hours=1)  # then the cycle goes on; the report lists what is pending
 POLL = timedelta(minutes=1)  # how often a wait looks again (option shoprec.poll_seconds)
 OUTPUT_WAIT = timedelta(minutes=10)  # a job's report appears when the job succeeds
@@ -163,14 +173,14 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
         }
 
     @task.sensor(mode="reschedule", poke_interval=seconds)
-    def wait_for_ingestion(settings: dict[str, Any]) -> bool:
+    def wait_for_ingestion(source: str, settings: dict[str, Any]) -> bool:
         """Until the ledger holds every object that arrived by the cutoff (the collector runs
         on its queue's events, and on the sweep just started). After ``INGESTION_WAIT`` the
         cycle goes on: the collect report lists what is pending, the next cycle accounts
         for it."""
         s3, bucket = client("s3"), settings["lake_bucket"]
-        ledger = Ledger(status.state_store(s3, bucket, SOURCE))
-        prefix = LakeLayout.incoming_prefix(SOURCE)
+        ledger = Ledger(status.state_store(s3, bucket, source))
+        prefix = LakeLayout.incoming_prefix(source)
         waiting = status.pending(s3, ledger, bucket, prefix, settings["cutoff"])["not_ingested"]
         if waiting and time.time() < settings["started"] + INGESTION_WAIT.total_seconds():
             print(f"{len(waiting)} objects not ingested yet, e.g. {waiting[0]}")
@@ -178,15 +188,21 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
         return True
 
     @task(multiple_outputs=False)
-    def collect_weblog(settings: dict[str, Any]) -> dict[str, Any]:
-        """The run's objects accounted for: lines = events + quarantined + filtered."""
+    def collect(source: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """The run's objects of the source accounted for: lines = events + quarantined +
+        filtered."""
         s3, bucket = client("s3"), settings["lake_bucket"]
-        return status.summary(s3, bucket, SOURCE, settings["run_id"], settings["cutoff"])
+        return status.summary(s3, bucket, source, settings["run_id"], settings["cutoff"])
 
     @task(multiple_outputs=False)
-    def reconcile(collected: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-        """Log lines → events → staged rows (the staging job's report), checked end to end:
-        a mismatch fails the run at once (a retry would count the same)."""
+    def collect_pulled(answer: str) -> dict[str, Any]:
+        """The pulled source's collector's summary (its Lambda's answer) as the step's."""
+        return json.loads(answer)
+
+    @task(multiple_outputs=False)
+    def reconcile(collected: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
+        """Lines → events → staged rows (the staging job's report), per source, checked end to
+        end: a mismatch fails the run at once (a retry would count the same)."""
         staged = _read_json(settings["lake_bucket"], settings["staging_report"])
         result = status.reconcile_lake(client("s3"), settings["lake_bucket"], collected, staged)
         if not result["ok"]:
@@ -273,15 +289,31 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
         return result
 
     settings = run_settings()
-    sweep = LambdaInvokeFunctionOperator(
-        task_id="start_sweep",
-        function_name=d.collector_function(SOURCE),
-        invocation_type="Event",  # the collector ingests on its own; the sensor waits
-        payload=json.dumps({"action": "sweep"}),
-        aws_conn_id=AWS_CONN_ID,
-    )
-    collected = collect_weblog(settings)
-    settings >> sweep >> wait_for_ingestion(settings) >> collected
+    collected = []
+    for source in SOURCES:  # objects under incoming/: the sweep, then the ledger
+        sweep = LambdaInvokeFunctionOperator(
+            task_id=f"start_sweep_{source}",
+            function_name=d.collector_function(source),
+            invocation_type="Event",  # the collector ingests on its own; the sensor waits
+            payload=json.dumps({"action": "sweep"}),
+            aws_conn_id=AWS_CONN_ID,
+        )
+        waited = wait_for_ingestion.override(task_id=f"wait_for_ingestion_{source}")(
+            source, settings
+        )
+        summary = collect.override(task_id=f"collect_{source}")(source, settings)
+        settings >> sweep >> waited >> summary
+        collected.append(summary)
+    for source in PULLED_SOURCES:  # one run of its collector, now: its answer is the summary
+        pull = LambdaInvokeFunctionOperator(
+            task_id=f"pull_{source}",
+            function_name=d.collector_function(source),
+            invocation_type="RequestResponse",  # a failed pull fails the task
+            payload=PULL_PAYLOAD,
+            aws_conn_id=AWS_CONN_ID,
+        )
+        settings >> pull
+        collected.append(collect_pulled.override(task_id=f"collect_{source}")(pull.output))
     staged = StoppingGlueJobOperator(
         task_id="stage_events",
         job_name=d.glue_job("stage_events"),

@@ -29,11 +29,14 @@ def policy() -> TrainingPolicy:
 
 
 @task.short_circuit
-def anything_new(collected: dict[str, Any]) -> bool:
-    """The later stages run when the cycle brought events: a quiet cycle costs seconds."""
-    if not collected["events"]:
-        print(f"no new events since the last cycle ({collected['objects']}): nothing to do")
-    return bool(collected["events"])
+def anything_new(collected: list[dict[str, Any]]) -> bool:
+    """The later stages run when the cycle brought events (from any source): a quiet cycle
+    costs seconds."""
+    events = sum(c["events"] for c in collected)
+    if not events:
+        objects = {c["source"]: c["objects"] for c in collected}
+        print(f"no new events since the last cycle ({objects}): nothing to do")
+    return bool(events)
 
 
 def worth_it(decision: dict[str, Any]) -> dict[str, Any] | bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.sdk import get_current_context, task
 
-from shoprec.deployment import lake_run_id
+from shoprec.deployment import COLLECTED_SOURCES, lake_run_id
 from shoprec.orchestration import common
 
 DEFAULT_ARGS = {"retries": 0, "retry_delay": timedelta(minutes=5)}
@@ -26,19 +26,21 @@ def _current() -> tuple[Any, str, dict[str, Any]]:
 
 def build() -> None:
     @task(multiple_outputs=False)  # one XCom per stage summary, not one per key
-    def collect_weblog() -> dict[str, Any]:
-        """Waits until every log that arrived by the end of the data interval is ingested."""
+    def collect(source: str) -> dict[str, Any]:
+        """Waits until every object of the source that arrived by the end of the data
+        interval is ingested (a pulled source: reads what its engine indexed since)."""
         stages, run_id, _ = _current()
-        return stages.collect(run_id, cutoff=common.cutoff(get_current_context()))
+        return stages.collect(run_id, source=source, cutoff=common.cutoff(get_current_context()))
 
     @task(multiple_outputs=False)
-    def stage_events(collected: dict[str, Any]) -> dict[str, Any]:
+    def stage_events(collected: list[dict[str, Any]]) -> dict[str, Any]:
         stages, run_id, _ = _current()
         return stages.stage_events(run_id)
 
     @task(multiple_outputs=False)
-    def reconcile(collected: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
-        """Log lines → events → staged rows, checked end to end: a mismatch fails the run."""
+    def reconcile(collected: list[dict[str, Any]], staged: dict[str, Any]) -> dict[str, Any]:
+        """Lines → events → staged rows, per source, checked end to end: a mismatch fails
+        the run."""
         stages, run_id, _ = _current()
         return stages.reconcile(run_id, collected, staged)
 
@@ -66,7 +68,9 @@ def build() -> None:
         stages, run_id, _ = _current()
         return stages.promote(run_id, trained["model_version"])
 
-    collected = collect_weblog()
+    collected = [
+        collect.override(task_id=f"collect_{source}")(source) for source in COLLECTED_SOURCES
+    ]
     staged = stage_events(collected)
     common.anything_new(collected) >> staged
     training_set = build_training_set(reconcile(collected, staged))

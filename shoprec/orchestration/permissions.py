@@ -11,7 +11,7 @@ from __future__ import annotations
 # botocore service name → operations the DAG's operators, sensors, hooks and tasks send
 CALLS: dict[str, tuple[str, ...]] = {
     "ssm": ("GetParameters",),  # the deployment's values, once per run
-    "lambda": ("Invoke",),  # the collector's sweep (asynchronous)
+    "lambda": ("Invoke",),  # the collectors: sweeps (asynchronous), the OpenSearch pull
     "glue": ("GetJob", "StartJobRun", "GetJobRun", "BatchStopJobRun"),
     "sagemaker": (
         "DescribeTrainingJob",

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from shoprec.continuous import jensen_shannon
-from shoprec.schema import EventType, UserAgentClass
+from shoprec.schema import EventType, Source, UserAgentClass
 from shoprec.spark.sessions import assign_sessions
 
 
@@ -39,10 +39,22 @@ def window_start(partitions: list[str], window_days: int) -> str:
     return (newest - timedelta(days=window_days - 1)).isoformat()
 
 
+# The events a training set learns from: product views, those reached from a search result
+# list (``search_click``) included, as the web servers saw them. The engines' own click
+# records (UBI) label searches (the search_labels table); here they would count a click twice.
+INTERACTIONS = (EventType.VIEW.value, EventType.SEARCH_CLICK.value)
+INTERACTION_SOURCE = Source.WEBLOG.value
+
+
+def learned_events(events: DataFrame) -> DataFrame:
+    """The staged events of the source a training set learns from (a partition filter)."""
+    return events.where(F.col("source") == INTERACTION_SOURCE)
+
+
 def product_views(events: DataFrame) -> DataFrame:
     """Successful product-page views by people (bots and errors are not behaviour)."""
     return events.where(
-        (F.col("event_type") == EventType.VIEW.value)
+        F.col("event_type").isin(*INTERACTIONS)
         & (F.col("status") < 400)
         & (F.col("user_agent_class") != UserAgentClass.BOT.value)
         & F.col("item_id").isNotNull()

@@ -13,27 +13,46 @@ from urllib.parse import parse_qs, urlsplit
 from shoprec.ingest.lines import Filtered, Parsed, Rejection
 from shoprec.privacy import ClientHasher
 from shoprec.schema import Event, EventType, SessionSource, UserAgentClass, event_id
+from shoprec.search.request import LINK_POSITION, LINK_QUERY_ID
 from shoprec.weblog.filters import filter_reason
 from shoprec.weblog.formats import LogFormat, compile_format, event_time
 
 
-def _route(path: str) -> tuple[EventType, str | None, str | None] | None:
-    """(event type, item id, query) for a known URL shape of the shop, else None."""
+@dataclass(frozen=True)
+class _Route:
+    event_type: EventType
+    item_id: str | None = None
+    query: str | None = None
+    query_id: str | None = None
+    position: int | None = None
+
+
+def _result_click(item: str, params: dict[str, list[str]]) -> _Route | None:
+    """A product link followed from a result list carries the query's id and the position."""
+    query_id = params.get(LINK_QUERY_ID, [""])[0]
+    position = params.get(LINK_POSITION, [""])[0]
+    if query_id and position.isdigit() and int(position) > 0:
+        return _Route(EventType.SEARCH_CLICK, item, query_id=query_id, position=int(position))
+    return None
+
+
+def _route(path: str) -> _Route | None:
+    """What a known URL shape of the shop means, else None."""
     target, _, query = path.partition("#")[0].partition("?")
     if "://" in target:  # absolute form, as proxies log it
         target = urlsplit(target).path
     parts = [p for p in target.split("/") if p]
     if len(parts) == 2 and parts[0] == "product":
-        return EventType.VIEW, parts[1], None
+        return _result_click(parts[1], parse_qs(query)) or _Route(EventType.VIEW, parts[1])
     if len(parts) == 3 and parts[:2] == ["cart", "add"]:
-        return EventType.ADD_TO_CART, parts[2], None
+        return _Route(EventType.ADD_TO_CART, parts[2])
     if len(parts) == 2 and parts[0] == "checkout":
-        return EventType.PURCHASE, parts[1], None
+        return _Route(EventType.PURCHASE, parts[1])
     if parts == ["search"]:
         searched = parse_qs(query).get("q", [""])[0]
-        return (EventType.SEARCH, None, searched) if searched else None
+        return _Route(EventType.SEARCH, query=searched) if searched else None
     if not parts or (len(parts) == 2 and parts[0] == "category"):
-        return EventType.PAGE, None, None
+        return _Route(EventType.PAGE)
     return None
 
 
@@ -92,18 +111,17 @@ class WebLogParser:
         session_id, address = self._session(fields), fields.get("client")
         if session_id is None and address is None:
             return Rejection("missing_session", "no session cookie and no client address")
-        event_type, item_id, query = routed
         user = fields.get("user", "-")
         referrer = fields.get("referrer", "-")
         return Event(
             event_id=event_id(self.source, position, line),
             event_time=when,
             source=self.source,
-            event_type=event_type.value,
+            event_type=routed.event_type.value,
             session_id=session_id,
             user_id=None if user == "-" else user,
-            item_id=item_id,
-            query=query,
+            item_id=routed.item_id,
+            query=routed.query,
             url=path,
             status=int(status),
             referrer=None if referrer == "-" else referrer,
@@ -111,4 +129,6 @@ class WebLogParser:
             origin=origin,
             client_id=self.hasher.client_id(address, agent) if address else None,
             session_source=(SessionSource.COOKIE if session_id else SessionSource.INFERRED).value,
+            query_id=routed.query_id,
+            position=routed.position,
         )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shoprec.deployment import GLUE_JOBS, Deployment
+from shoprec.deployment import COLLECTED_SOURCES, GLUE_JOBS, PULLED_SOURCES, Deployment
 from shoprec.ingest.status import SETTLE_SECONDS, state_store
 from shoprec.ingest.streams import STREAMS, Counts, Ledger, new_stream
 from shoprec.ingest.sweep import incoming_objects
@@ -41,6 +41,16 @@ DEPLOYMENT = Deployment(ENV)
 BUCKET = "shoprec-test-lake"
 LAYOUT = LakeLayout(BUCKET)
 ROLE = "arn:aws:iam::123456789012:role/shoprec-test"
+REGION = "us-east-1"
+# What the OpenSearch collector answers when the DAG invokes it: a quiet engine.
+(PULLED_SOURCE,) = PULLED_SOURCES
+PULLED = {
+    "source": PULLED_SOURCE,
+    "objects": 0,
+    "events": 0,
+    "balanced": True,
+    "events_committed": 0,
+}
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -143,12 +153,22 @@ class World:
         client("iam").create_role(
             RoleName="shoprec-test", AssumeRolePolicyDocument=json.dumps(TRUST)
         )
-        client("lambda").create_function(
-            FunctionName=d.collector_function("weblog"),
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="handler.handler",
-            Code={"ZipFile": _zip({"handler.py": "def handler(event, context):\n    return {}\n"})},
+        for source in COLLECTED_SOURCES:
+            client("lambda").create_function(
+                FunctionName=d.collector_function(source),
+                Runtime="python3.12",
+                Role=ROLE,
+                Handler="handler.handler",
+                Code={
+                    "ZipFile": _zip({"handler.py": "def handler(event, context):\n    return {}\n"})
+                },
+            )
+        # moto runs no code: each invocation answers the next queued result. The sweeps'
+        # answers are not read; the pulled source's is its collect summary (one each, so the
+        # order the DAG invokes them in does not matter).
+        self.moto(
+            "/moto-api/static/lambda-simple/response",
+            {"results": [json.dumps(PULLED)] * len(COLLECTED_SOURCES), "region": REGION},
         )
         client("sagemaker").create_model_package_group(ModelPackageGroupName=d.model_package_group)
         self.topic_arn = client("sns").create_topic(Name=d.failure_topic)["TopicArn"]

@@ -345,9 +345,14 @@ def test_ingestion_sensor_waits_for_the_ledger_then_at_most_its_limit(aws_dag, w
 
     s3 = client("s3")
     s3.put_object(Bucket=BUCKET, Key=LAYOUT.incoming_prefix("weblog") + "web-02/a.log", Body=b"x\n")
-    poke = aws_dag.get_task("wait_for_ingestion").python_callable
+    poke = aws_dag.get_task("wait_for_ingestion_weblog").python_callable
     now = time.time() + 5
-    assert poke({"lake_bucket": BUCKET, "cutoff": now, "started": time.time()}) is False
+    assert poke("weblog", {"lake_bucket": BUCKET, "cutoff": now, "started": time.time()}) is False
     # an hour later the cycle goes on (the collect report lists the object as pending)
-    assert poke({"lake_bucket": BUCKET, "cutoff": now, "started": time.time() - 3601}) is True
-    assert poke({"lake_bucket": BUCKET, "cutoff": time.time() - 3600, "started": time.time()})
+    assert (
+        poke("weblog", {"lake_bucket": BUCKET, "cutoff": now, "started": time.time() - 3601})
+        is True
+    )
+    assert poke(
+        "weblog", {"lake_bucket": BUCKET, "cutoff": time.time() - 3600, "started": time.time()}
+    )

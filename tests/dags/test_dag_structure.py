@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from shoprec.deployment import COLLECTED_SOURCES, PULLED_SOURCES, SOURCES
+
 pytestmark = [pytest.mark.dags]
 DAGS = Path(__file__).parents[2] / "mwaa_dags"
 
@@ -27,6 +29,11 @@ def test_every_dag_imports_and_is_named_after_its_file(dagbag):
 
 def test_stages_run_in_pipeline_order(dagbag):
     dag = dagbag.dags["clickstream_training"]
+    collects = {
+        f"collect_{source}" for source in COLLECTED_SOURCES
+    }  # one step per source, in parallel
+    assert {t.task_id for t in dag.roots} == collects
+    assert dag.get_task("anything_new").upstream_task_ids == collects
     order = [
         "collect_weblog",
         "anything_new",
@@ -37,11 +44,11 @@ def test_stages_run_in_pipeline_order(dagbag):
         "train_model",
         "promote_model",
     ]
-    assert [t.task_id for t in dag.topological_sort()] == order
+    assert [t.task_id for t in dag.topological_sort() if t.task_id in order] == order
     for upstream, downstream in pairwise(order):
         assert upstream in dag.get_task(downstream).upstream_task_ids
-    # the reconciliation checks the collector's counts against the staged rows
-    assert dag.get_task("reconcile").upstream_task_ids == {"collect_weblog", "stage_events"}
+    # the reconciliation checks each collector's counts against the staged rows
+    assert dag.get_task("reconcile").upstream_task_ids == collects | {"stage_events"}
     assert dag.max_active_runs == 1 and dag.catchup is False
 
 
@@ -72,6 +79,7 @@ def test_the_airflow_options_mwaa_sets_choose_the_providers_operators_at_parse_t
     monkeypatch,
 ):
     from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+    from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
 
     from shoprec.deployment import Deployment
@@ -90,6 +98,22 @@ def test_the_airflow_options_mwaa_sets_choose_the_providers_operators_at_parse_t
     assert train.retries == 3 and train.retry_exponential_backoff
     assert train.on_failure_callback  # the SNS notifier
     (staging,) = aws.get_task("stage_events").outlets  # an Asset: training follows it
+    # one collect step per source: the object sources swept and waited for, the pulled one
+    # (OpenSearch) its collector Lambda invoked synchronously
+    collects = {f"collect_{source}" for source in COLLECTED_SOURCES}
+    assert aws.get_task("anything_new").upstream_task_ids == collects
+    after = {"run_settings", "staging_report"}
+    assert aws.get_task("reconcile").upstream_task_ids == collects | after
+    for source in SOURCES:
+        sweep = aws.get_task(f"start_sweep_{source}")
+        assert isinstance(sweep, LambdaInvokeFunctionOperator)
+        assert sweep.function_name == Deployment("prod").collector_function(source)
+    for source in PULLED_SOURCES:
+        pull = aws.get_task(f"pull_{source}")
+        assert isinstance(pull, LambdaInvokeFunctionOperator)
+        assert pull.function_name == Deployment("prod").collector_function(source)
+        assert pull.invocation_type == "RequestResponse"
+        assert f"collect_{source}" in pull.downstream_task_ids
     assert staging.uri.startswith("shoprec://prod/staging/events")
     monkeypatch.setenv("AIRFLOW__SHOPREC__BACKEND", "gcp")
     with pytest.raises(ValueError, match="unknown backend"):

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from shoprec.deployment import SOURCES
+
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
 
@@ -68,22 +70,26 @@ def test_glue_jobs_run_glue_5_in_the_vpc_with_encryption(dev):
     )
 
 
-def test_collector_runs_python_312_in_the_vpc_driven_by_its_queue(dev):
+@pytest.mark.parametrize("source", SOURCES)
+def test_collector_runs_python_312_in_the_vpc_driven_by_its_queue(dev, source):
     function = dev.resources("AWS::Lambda::Function")
     collector = [
-        f for f in function if "weblog-collector" in str(f["Properties"].get("FunctionName"))
+        f for f in function if f"{source}-collector" in str(f["Properties"].get("FunctionName"))
     ]
     props = collector[0]["Properties"]
     assert props["Runtime"] == "python3.12" and len(props["Layers"]) == 2
+    assert props["Environment"]["Variables"]["SHOPREC_SOURCE"] == source
     assert props["VpcConfig"]["SubnetIds"] and props["DeadLetterConfig"]["TargetArn"]
     assert "ReservedConcurrentExecutions" not in props  # leases, not a single reader
-    (mapping,) = dev.resources("AWS::Lambda::EventSourceMapping")
-    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    mappings = dev.resources("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == len(SOURCES)  # one queue per source
+    for mapping in mappings:
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queues = dev.resources("AWS::SQS::Queue")
     for queue in queues:
         assert "KmsMasterKeyId" in queue["Properties"]
     objects = [q for q in queues if "RedrivePolicy" in q["Properties"]]
-    assert len(objects) == 1
+    assert len(objects) == len(SOURCES)
     assert objects[0]["Properties"]["VisibilityTimeout"] >= 6 * props["Timeout"]
 
 
@@ -100,11 +106,11 @@ def test_object_events_reach_the_collector_through_eventbridge(dev):
     created = [
         r for r in rules if r.get("EventPattern", {}).get("detail-type") == ["Object Created"]
     ]
-    (rule,) = created
-    key = rule["EventPattern"]["detail"]["object"]["key"]
-    assert key == [{"prefix": "incoming/source=weblog/"}]
+    keys = [rule["EventPattern"]["detail"]["object"]["key"] for rule in created]
+    assert keys == [[{"prefix": f"incoming/source={source}/"}] for source in SOURCES]
     sweeps = [r for r in rules if "ScheduleExpression" in r]
-    assert [json.loads(t["Input"]) for r in sweeps for t in r["Targets"]] == [{"action": "sweep"}]
+    inputs = [json.loads(t["Input"]) for r in sweeps for t in r["Targets"]]
+    assert inputs == [{"action": "sweep"}] * len(SOURCES)
     key_policies = [
         statement
         for k in dev.template("ingestion")["Resources"].values()
@@ -197,7 +203,8 @@ def test_only_the_writers_that_replace_or_remove_objects_may_delete(dev):
         for prefix in re.findall(r'"/([^"*]*)\*"', json.dumps(statement["Resource"]))
     }
     assert deleting == {
-        ("ingestion", "state/collector/source=weblog/"),
+        ("ingestion", "state/collector/source=weblog/"),  # leases of the object collectors
+        ("ingestion", "state/collector/source=solr/"),
         ("processing", "staging/events/"),
         ("processing", "quarantine/stage=stage/"),
         ("processing", "checkpoints/stage_events/"),
@@ -238,11 +245,12 @@ def test_the_dead_letter_queue_key_admits_eventbridge(dev):
 
 
 @pytest.mark.parametrize(("env", "hours"), [("dev", "72"), ("prod", "168")])
-def test_the_collector_sets_the_topic_retention_of_its_environment(synthesized, env, hours):
+def test_every_collector_sets_the_topic_retention_of_its_environment(synthesized, env, hours):
     functions = synthesized[env].resources("AWS::Lambda::Function")
     settings = [
         f["Properties"]["Environment"]["Variables"]
         for f in functions
         if "SHOPREC_TOPIC" in f["Properties"].get("Environment", {}).get("Variables", {})
     ]
-    assert [s["SHOPREC_TOPIC_RETENTION_HOURS"] for s in settings] == [hours]
+    assert len(settings) == 3  # the weblog, solr and opensearch collectors
+    assert {s["SHOPREC_TOPIC_RETENTION_HOURS"] for s in settings} == {hours}

@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Any
 
 from shoprec import aws
+from shoprec.collectors import parser_for
 from shoprec.contracts import CollectorSettings
 from shoprec.deployment import Deployment
 from shoprec.ingest.collector import Collector
@@ -32,10 +33,8 @@ from shoprec.local import event_source
 from shoprec.local.lake import LocalLake, provision
 from shoprec.local.runtime import REPO, venv_python
 from shoprec.privacy import ClientHasher, client_hash_key
-from shoprec.weblog.parse import WebLogParser
 from shoprec.weblog.render import render_line
 
-HANDLER = REPO / "lambdas" / "weblog_collector" / "handler.py"
 PREFIX = LakeLayout.incoming_prefix("weblog")
 START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -74,10 +73,18 @@ class Ingestion:
     lake: LocalLake
     clock: Clock = field(default_factory=Clock)
 
+    @property
+    def source(self) -> str:
+        return self.settings.source
+
+    @property
+    def handler(self) -> str:
+        return str(REPO / "lambdas" / f"{self.source}_collector" / "handler.py")
+
     @cached_property
     def collector(self) -> Collector:
         hasher = ClientHasher(client_hash_key(self.settings.client_hash_secret))
-        parser = WebLogParser.create(self.settings.log_format, hasher)
+        parser = parser_for(self.settings, hasher)
         return Collector(self.settings, parser, hasher.redact, clock=self.clock)
 
     @property
@@ -85,7 +92,7 @@ class Ingestion:
         return aws.client("s3")
 
     def put(self, name: str, body: bytes) -> str:
-        key = PREFIX + name
+        key = LakeLayout.incoming_prefix(self.source) + name
         self.s3.put_object(Bucket=self.lake.bucket, Key=key, Body=body)
         return key
 
@@ -94,7 +101,7 @@ class Ingestion:
         return event_source.drain(
             self.collector.handle_event,
             self.settings.queue_url,
-            function_name="weblog_collector",
+            function_name=f"{self.source}_collector",
             max_seconds=max_seconds,
         )
 
@@ -106,7 +113,7 @@ class Ingestion:
         env = os.environ | self.settings.to_env() | {"PYTHONPATH": str(REPO)}
         env |= {"SHOPREC_FAILPOINTS": failpoints, "SHOPREC_FAILPOINT_RESUME": resume}
         command = [
-            venv_python("lambda"), "-m", "shoprec.local.event_source", str(HANDLER),
+            venv_python("lambda"), "-m", "shoprec.local.event_source", self.handler,
             "--queue-url", self.settings.queue_url, "--sweep", "--max-seconds", "120",
         ]  # fmt: skip
         return subprocess.Popen(command, env=env, cwd=REPO, text=True, **popen)
@@ -123,10 +130,10 @@ class Ingestion:
 
     @property
     def ledger(self) -> Ledger:
-        return Ledger(state_store(self.s3, self.lake.bucket, "weblog"))
+        return Ledger(state_store(self.s3, self.lake.bucket, self.source))
 
     def totals(self) -> Counts:
-        streams = Streams(state_store(self.s3, self.lake.bucket, "weblog"), "test", 0)
+        streams = Streams(state_store(self.s3, self.lake.bucket, self.source), "test", 0)
         total = Counts()
         for body in streams.all():
             total.add(Counts.from_dict(body["totals"]))
@@ -142,12 +149,12 @@ class Ingestion:
     def landed(self) -> list[dict[str, str]]:
         return [
             row
-            for body in self._objects(LakeLayout.landing_prefix("weblog"))
+            for body in self._objects(LakeLayout.landing_prefix(self.source))
             for row in csv.DictReader(io.StringIO(body.decode()))
         ]
 
     def quarantined(self) -> list[dict[str, Any]]:
-        prefix = LakeLayout.quarantine_prefix("collect", "weblog")
+        prefix = LakeLayout.quarantine_prefix("collect", self.source)
         return [json.loads(line) for body in self._objects(prefix) for line in body.splitlines()]
 
     def published(self) -> list[dict[str, Any]]:
@@ -194,7 +201,7 @@ def ingestion(cloud: dict[str, str], unique: str, **overrides: Any) -> Ingestion
         kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
         lake_bucket=lake.bucket,
         topic=f"test.events.{unique}",
-        queue_url=lake.queues["weblog"],
+        queue_url=lake.queues[overrides.get("source", "weblog")],
         client_hash_secret=lake.secret,
         batch_bytes=2048,
         lease_seconds=5,

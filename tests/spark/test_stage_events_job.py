@@ -12,6 +12,7 @@ from shop_events import view
 
 from shoprec.contracts import StagingJobArgs
 from shoprec.schema import Event
+from tests.spark.search_events import search_events
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
 JOB = Path(__file__).parents[2] / "glue_jobs" / "stage_events" / "job.py"
@@ -107,3 +108,24 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     old = table.where("event_id = 'from-version-1'").first()
     assert old["session_source"] == "cookie" and old["client_id"] is None
     assert first["table_rows"] == {"weblog": len(payloads)}
+    assert first["search_labels"] == 0
+
+
+def test_search_events_are_staged_by_engine_and_labelled(spark, cloud, bucket, unique):
+    topic = f"test.stage.search.{unique}"
+    _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, [e.to_json() for e in search_events()])
+    args = StagingJobArgs(
+        lake_bucket=bucket,
+        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
+        run_id="r1",
+        topic=topic,
+        database=f"test_{unique}",
+    )
+    summary = _job().main(args.to_argv())
+    assert summary["table_rows"] == {"solr": 1, "weblog": 2, "opensearch": 3}
+    assert summary["search_labels"] == 3
+    partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS test_{unique}.events").collect()]
+    assert "source=solr/event_type=search/event_date=2026-11-02" in partitions
+    assert "source=opensearch/event_type=zero_result/event_date=2026-11-02" in partitions
+    labels = spark.table(f"test_{unique}.search_labels").where("query_id = 's1-0'").first()
+    assert (labels["engine"], labels["clicked_item"], labels["position"]) == ("solr", "100003", 2)

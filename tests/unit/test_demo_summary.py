@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from shoprec.local.demo import sample_request
+from shoprec.local.demo import ask
 from shoprec.local.summary import serving_line
 
 pytestmark = pytest.mark.unit
@@ -41,8 +41,8 @@ def test_an_error_status_is_returned_as_the_answer():
     server = HTTPServer(("127.0.0.1", 0), _Unavailable)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        body, answer = sample_request(server.server_port, ["a"])
+        curl, answer = ask(server.server_port, "POST", "/recommendations", {"k": 5})
     finally:
         server.shutdown()
-    assert json.loads(body) == {"session_items": ["a"], "k": 5}
+    assert curl.endswith(f":{server.server_port}/recommendations -d '{{\"k\": 5}}'")
     assert answer == 'HTTP 503 {"error": "no model has been promoted yet"}'

@@ -1,0 +1,59 @@
+"""The search-labels table: per query, what was asked, by whom, when, and what was clicked.
+
+Built from the staged events: each ``search`` / ``zero_result`` with a query id (Solr's
+request log, OpenSearch's UBI queries) joined with the ``search_click`` events of that id
+(the web log's result links, UBI clicks; the same click seen by both counts once). A query
+without a click keeps one row with no clicked item: a negative label.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from shoprec.schema import EventType
+
+TABLE = "search_labels"
+COLUMNS = (
+    ("query_id", "string"),
+    ("engine", "string"),
+    ("query", "string"),
+    ("zero_result", "boolean"),
+    ("session_id", "string"),
+    ("searched_at", "timestamp"),
+    ("clicked_item", "string"),
+    ("position", "int"),
+    ("clicked_at", "timestamp"),
+)
+SEARCHES = (EventType.SEARCH.value, EventType.ZERO_RESULT.value)
+
+
+def search_labels(events: DataFrame) -> DataFrame:
+    asked = events.where(F.col("event_type").isin(*SEARCHES) & F.col("query_id").isNotNull())
+    searches = asked.groupBy("query_id").agg(
+        F.min_by("source", "event_time").alias("engine"),
+        F.min_by("query", "event_time").alias("query"),
+        F.min_by(F.col("event_type") == EventType.ZERO_RESULT.value, "event_time").alias(
+            "zero_result"
+        ),
+        F.min_by("session_id", "event_time").alias("session_id"),
+        F.min("event_time").alias("searched_at"),
+    )
+    clicks = (
+        events.where(
+            (F.col("event_type") == EventType.SEARCH_CLICK.value) & F.col("query_id").isNotNull()
+        )
+        .groupBy("query_id", F.col("item_id").alias("clicked_item"), "position")
+        .agg(F.min("event_time").alias("clicked_at"))
+    )
+    joined = searches.join(clicks, "query_id", "left")
+    return joined.select(*(F.col(name).cast(kind) for name, kind in COLUMNS))
+
+
+def ensure_table(spark, database: str, location: str) -> None:
+    columns = ", ".join(f"`{name}` {kind}" for name, kind in COLUMNS)
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    spark.sql(
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{TABLE}` ({columns}) "
+        f"STORED AS PARQUET LOCATION '{location}'"
+    )

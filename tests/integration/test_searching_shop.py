@@ -1,0 +1,57 @@
+"""The shop searches for real: its catalogue is indexed into Solr and OpenSearch, its shoppers
+query them over HTTP, click ranked results and browse on; the web logs, Solr's request log
+and the UBI documents describe the same sessions, and the collectors read them back."""
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from shoprec.local.search_servers import solr_request_log, solr_url
+from shoprec.privacy import ClientHasher
+from shoprec.schema import Event
+from shoprec.search import ubi
+from shoprec.search.catalogue import catalogue
+from shoprec.search.shoppers import open_storefronts, search_day
+from shoprec.search.solr import Solr
+from shoprec.search.solr_log import SolrRequestLogParser
+from shoprec.weblog.parse import WebLogParser
+
+pytestmark = pytest.mark.integration
+
+DAY = datetime(2026, 11, 3, tzinfo=UTC)
+
+
+def test_shoppers_search_click_and_browse_through_both_engines(search, ubi_engine):
+    products, engine = catalogue(items=240, group_size=12), ubi_engine
+    fronts = open_storefronts(products, Solr(solr_url(search)), engine)
+    logs = search_day(DAY, 60, products, fronts, group_size=12, seed=5)
+
+    assert sorted(logs.files) == ["web-03/access-2026-11-03.log", "web-04/access-2026-11-03.log"]
+    parse = WebLogParser.create("auto", ClientHasher(b"k"))
+    events = {
+        host: [parse(line, "k@0", f"s@{n}") for n, line in enumerate(text.splitlines())]
+        for host, text in ((name.split("/")[0], text) for name, text in logs.files.items())
+    }
+    kinds = Counter(e.event_type for host in events.values() for e in host)
+    assert kinds["search"] >= 60 and kinds["search_click"] >= 30 and kinds["view"] > 0
+    clicks = [e for host in events.values() for e in host if e.event_type == "search_click"]
+    positions = Counter(e.position for e in clicks)
+    assert positions[1] > positions.get(5, 0)  # the top result draws the most clicks
+
+    # Solr's own log has every web-03 search, tagged with its session and query id
+    solr_searches = [
+        e for n, line in enumerate(solr_request_log().read_text().splitlines())
+        if isinstance(e := SolrRequestLogParser()(line, "k@0", f"s@{n}"), Event)
+        and e.session_id.startswith("q5-20261103-")
+    ]  # fmt: skip
+    web03 = [e for e in events["web-03"] if e.event_type == "search"]
+    assert len(solr_searches) == len(web03)
+    assert {e.session_id for e in solr_searches} == {e.session_id for e in web03}
+    assert "zero_result" in {e.event_type for e in solr_searches}
+
+    # OpenSearch holds a UBI query per web-04 search and a click per web-04 result click
+    count = engine._call("GET", f"/{ubi.QUERIES}/_count")["count"]
+    assert count == sum(e.event_type == "search" for e in events["web-04"])
+    clicked = engine._call("GET", f"/{ubi.EVENTS}/_count")["count"]
+    assert clicked == sum(e.event_type == "search_click" for e in events["web-04"])
