@@ -15,17 +15,22 @@ from typing import Any
 from shoprec.contracts import EVENTS_TABLE, JobArguments
 
 PROJECT = "shoprec"
-# MWAA passes custom configuration options ``<section>.<key>`` to Airflow; the DAG reads them
-# at run time with ``airflow.configuration.conf.get(AIRFLOW_SECTION, key)``.
+# MWAA passes custom configuration options ``<section>.<key>`` to Airflow; the DAG file reads
+# them at parse time with ``airflow.configuration.conf.get(AIRFLOW_SECTION, key)`` (settings,
+# never AWS calls): ``backend`` picks the tasks (``aws`` on MWAA, else ``local``).
 AIRFLOW_SECTION = "shoprec"
 BACKEND_OPTION = "backend"
 ENVIRONMENT_OPTION = "environment"
+FAILURE_TOPIC_OPTION = "failure_topic_arn"
+POLL_OPTION = "poll_seconds"  # how often AWS mode's waits look (default: a minute)
 # The shop's clock, where it is not a day (the local console: minutes per shop day).
 CYCLE_OPTION = "cycle_seconds"
 START_OPTION = "start"
 CATCHUP_OPTION = "catchup"
-# The Glue jobs, named after their folders under glue_jobs/.
+# The Glue jobs, named after their folders under glue_jobs/; a run stops after the timeout
+# (and the DAG waits for it that long).
 GLUE_JOBS = ("stage_events", "build_training_set")
+GLUE_TIMEOUT_MINUTES = 120
 SOURCES = ("weblog", "solr")  # the sources collected from objects under incoming/
 PULLED_SOURCES = ("opensearch",)  # collected by reading the engine (UBI documents)
 COLLECTED_SOURCES = SOURCES + PULLED_SOURCES  # one collect step each in the DAG
@@ -81,8 +86,13 @@ class Deployment:
 
     @property
     def training_job_prefix(self) -> str:
-        """SageMaker training jobs are named ``<prefix>-<model version>``."""
+        """SageMaker training jobs are named ``<prefix>-<DAG run>-<digest>``."""
         return f"{self.prefix}-train"
+
+    @property
+    def failure_topic(self) -> str:
+        """SNS topic the DAG's failure notifier publishes to."""
+        return f"{self.prefix}-pipeline-failures"
 
     @property
     def mwaa_environment(self) -> str:
@@ -117,11 +127,17 @@ class Deployment:
     def training_instance_parameter(self) -> str:
         return self.parameter("training/instance-type")
 
-    def airflow_options(self) -> dict[str, str]:
+    @property
+    def inference_image_parameter(self) -> str:
+        """The serving image a registered model package names (TensorFlow Serving)."""
+        return self.parameter("registry/inference-image-uri")
+
+    def airflow_options(self, failure_topic_arn: str) -> dict[str, str]:
         """The MWAA configuration options that point the DAG at this deployment."""
         return {
             f"{AIRFLOW_SECTION}.{BACKEND_OPTION}": "aws",
             f"{AIRFLOW_SECTION}.{ENVIRONMENT_OPTION}": self.env,
+            f"{AIRFLOW_SECTION}.{FAILURE_TOPIC_OPTION}": failure_topic_arn,
         }
 
 

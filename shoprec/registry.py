@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +35,18 @@ def publish(s3: Any, layout: LakeLayout, model_dir: Path, version: str) -> str:
         ContentType="application/json",
     )
     return prefix
+
+
+def publish_archive(s3: Any, layout: LakeLayout, artifacts: str, version: str) -> str:
+    """A SageMaker training job's ``model.tar.gz`` (an ``s3://`` URI in the lake) published
+    as the model folder the API serves."""
+    key = artifacts.removeprefix(f"s3://{layout.bucket}/")
+    with tempfile.TemporaryDirectory() as scratch:
+        archive, model = Path(scratch) / "model.tar.gz", Path(scratch) / "model"
+        s3.download_file(layout.bucket, key, str(archive))
+        with tarfile.open(archive) as tar:
+            tar.extractall(model, filter="data")
+        return publish(s3, layout, model, version)
 
 
 def read_manifest(s3: Any, layout: LakeLayout, version: str) -> dict[str, Any]:
@@ -149,13 +163,18 @@ class Refused(Exception):
     """A pointer move that no longer applies to the pointer as it now is."""
 
 
-def _pointer(version: str, reason: str, earlier: list[str]) -> dict[str, Any]:
-    return {
+def _pointer(
+    version: str, reason: str, earlier: list[str], model_package: str | None = None
+) -> dict[str, Any]:
+    pointer = {
         "version": version,
         "reason": reason,
         "earlier": earlier,  # former champions, most recent first: what rollback returns to
         "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if model_package:  # AWS: the approved package of SageMaker's model registry it serves
+        pointer["model_package"] = model_package
+    return pointer
 
 
 def _move_pointer(
@@ -183,17 +202,21 @@ def _move_pointer(
     raise PointerContended(f"{CHAMPION_KEY} changed under {attempts} attempts to move it")
 
 
-def _promoted(version: str, reason: str) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
+def _promoted(
+    version: str, reason: str, model_package: str | None = None
+) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
     def change(current: dict[str, Any] | None) -> dict[str, Any]:
         earlier = [current["version"], *current["earlier"]] if current else []
-        return _pointer(version, reason, earlier)
+        return _pointer(version, reason, earlier, model_package)
 
     return change
 
 
-def promote(s3: Any, layout: LakeLayout, version: str, reason: str) -> dict[str, Any]:
+def promote(
+    s3: Any, layout: LakeLayout, version: str, reason: str, model_package: str | None = None
+) -> dict[str, Any]:
     """Make ``version`` the champion, whatever serves now (no gate, no verification)."""
-    return _move_pointer(s3, layout, _promoted(version, reason))
+    return _move_pointer(s3, layout, _promoted(version, reason, model_package))
 
 
 def served_tier(manifest: dict[str, Any]) -> str:
@@ -201,9 +224,12 @@ def served_tier(manifest: dict[str, Any]) -> str:
     return str(manifest.get("gate", {}).get("serve", tiers.MODEL))
 
 
-def promote_if_accepted(s3: Any, layout: LakeLayout, version: str) -> dict[str, Any]:
+def promote_if_accepted(
+    s3: Any, layout: LakeLayout, version: str, model_package: str | None = None
+) -> dict[str, Any]:
     """Apply the gate decision recorded in the model's manifest at training time; say which
-    version and tier serve afterwards (``serving``: None while nothing does)."""
+    version and tier serve afterwards (``serving``: None while nothing does). In AWS mode
+    the pointer also names the model package approved for it (``model_package``)."""
     document = JsonStore(s3, layout.bucket, layout.model_prefix(version)).get(MANIFEST_FILE)
     if document is None:  # (JsonStore: a 404, or a 403 on a key that is not listed)
         reason = f"{version} has no manifest: its upload did not finish; nothing to promote"
@@ -215,7 +241,7 @@ def promote_if_accepted(s3: Any, layout: LakeLayout, version: str) -> dict[str, 
     missing = problems(s3, layout.bucket, layout.model_prefix(version), manifest.get("files"))
     if missing:
         return _refused(s3, layout, f"{version} fails verification: {'; '.join(missing)}")
-    promoted = _promoted(version, decision["reason"])
+    promoted = _promoted(version, decision["reason"], model_package)
 
     def change(current: dict[str, Any] | None) -> dict[str, Any]:
         serving = current["version"] if current else None

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from components.bundles import REPO
 from shoprec.contracts import JobArguments
-from shoprec.deployment import Deployment, job_defaults
+from shoprec.deployment import GLUE_TIMEOUT_MINUTES, Deployment, job_defaults
 
 GLUE_VERSION = "5.0"  # Spark 3.5.4, Python 3.11: mirrors envs/glue.txt
 # Glue's own arguments (hyphenated, unlike the jobs' ``--snake_case`` arguments).
@@ -70,7 +70,7 @@ class GlueJob(Construct):
             ),
             worker_type="G.1X",
             number_of_workers=workers,
-            timeout=120,
+            timeout=GLUE_TIMEOUT_MINUTES,
             max_retries=0,  # the DAG retries; a job rerun is idempotent anyway
             execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
             default_arguments=defaults,

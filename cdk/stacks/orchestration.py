@@ -2,8 +2,10 @@
 
 Its bucket holds ``dags/`` (the DAGs and the shared package beside them) and
 ``requirements.txt`` (MWAA's constraints for the pinned Airflow); configuration options
-(``shoprec.deployment.Deployment.airflow_options``) select the DAG's ``aws`` backend and
-environment. The execution role can start exactly the deployed jobs and functions.
+(``shoprec.deployment.Deployment.airflow_options``) select the DAG's ``aws`` backend, its
+environment and the SNS topic its failure notifier publishes to. The execution role may make
+exactly the calls the DAG's operators make (``shoprec.orchestration.permissions``), on the
+deployed jobs, functions, training jobs, model packages and topic.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_mwaa as mwaa
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from components.buckets import access_log_bucket
@@ -22,6 +26,7 @@ from components.bundles import REPO, mwaa_bucket, pins
 from components.nag import suppress
 from config import EnvironmentConfig
 from shoprec.layout import LakeLayout
+from shoprec.orchestration import permissions
 from stacks.data_lake import DataLakeStack
 from stacks.processing import ProcessingStack
 from stacks.training import TrainingStack
@@ -36,14 +41,16 @@ def airflow_version() -> str:
 
 
 def requirements() -> str:
-    """MWAA's constraints for the pinned Airflow (Python 3.12 image) and the provider pin."""
+    """MWAA's constraints for the pinned Airflow (Python 3.12 image) and the provider pin,
+    with aiobotocore (its extra: the constraints pick the version), on which the deferrable
+    operators wait in the triggerer."""
     constraints = (
         "https://raw.githubusercontent.com/apache/airflow/"
         f"constraints-{airflow_version()}/constraints-3.12.txt"
     )
     return (
         f'--constraint "{constraints}"\n'
-        + "\n".join(pins("airflow", ["apache-airflow-providers-amazon"]))
+        + pins("airflow", ["apache-airflow-providers-amazon"])[0].replace("==", "[aiobotocore]==")
         + "\n"
     )
 
@@ -90,6 +97,14 @@ class OrchestrationStack(Stack):
             ),
             description="MWAA execution role: runs the DAG's aws backend",
         )
+        self.failures = sns.Topic(
+            self,
+            "PipelineFailures",
+            topic_name=deployment.failure_topic,
+            display_name="shoprec pipeline failures",
+            enforce_ssl=True,
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+        )
         self._grant_airflow(deployment.mwaa_environment)
         self._grant_pipeline(config, lake, processing, training, collectors)
         group = ec2.SecurityGroup(self, "AirflowGroup", vpc=vpc, description="MWAA environment")
@@ -106,7 +121,7 @@ class OrchestrationStack(Stack):
             source_bucket_arn=self.bucket.bucket_arn,
             dag_s3_path=DAGS_FOLDER,
             requirements_s3_path=REQUIREMENTS,
-            airflow_configuration_options=deployment.airflow_options(),
+            airflow_configuration_options=deployment.airflow_options(self.failures.topic_arn),
             webserver_access_mode="PUBLIC_ONLY" if config.mwaa_public_webserver else "PRIVATE_ONLY",
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 security_group_ids=[group.security_group_id],
@@ -208,48 +223,58 @@ class OrchestrationStack(Stack):
         training: TrainingStack,
         collectors: dict[str, lambda_.IFunction],
     ) -> None:
-        """Exactly what shoprec.aws_stages calls."""
+        """Exactly the calls of ``shoprec.orchestration.permissions``, on the deployment's
+        own resources (the S3 calls by zone of the lake, below)."""
         deployment = config.deployment
         for function in collectors.values():
             function.grant_invoke(self.role)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["glue:StartJobRun", "glue:GetJobRun"],
-                resources=[
+        self.failures.grant_publish(self.role)
+        group = deployment.model_package_group
+        for service, resources in (
+            (
+                "glue",
+                [
                     self.format_arn(service="glue", resource="job", resource_name=job.name)
                     for job in processing.jobs.values()
                 ],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"],
-                resources=[
+            ),
+            (
+                "sagemaker",
+                [
                     self.format_arn(
                         service="sagemaker",
                         resource="training-job",
                         resource_name=f"{deployment.training_job_prefix}-*",
-                    )
+                    ),
+                    self.format_arn(
+                        service="sagemaker", resource="model-package-group", resource_name=group
+                    ),
+                    self.format_arn(
+                        service="sagemaker", resource="model-package", resource_name=f"{group}/*"
+                    ),
                 ],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[training.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["ssm:GetParameters"],
-                resources=[
+            ),
+            (
+                "ssm",
+                [
                     self.format_arn(
                         service="ssm",
                         resource="parameter",
                         resource_name=f"{deployment.parameter('')[1:]}*",
                     )
                 ],
+            ),
+        ):
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=sorted(permissions.iam_actions(service)), resources=resources
+                )
+            )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[training.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
         states = [LakeLayout.collector_state_prefix(source) for source in collectors]
@@ -258,6 +283,7 @@ class OrchestrationStack(Stack):
             read=[
                 LakeLayout.TRAINING_JOBS_PREFIX,
                 LakeLayout.run_reports_prefix("stage_events"),  # the staging job's counts
+                LakeLayout.TRAINING_PREFIX,  # the training set's manifest: its novelty
                 *(LakeLayout.incoming_prefix(source) for source in collectors),  # what arrived
                 *states,  # the collectors' ledgers: what is ingested
             ],
@@ -270,8 +296,8 @@ class OrchestrationStack(Stack):
             "IAM5",
             "MWAA's documented execution policy (its log groups airflow-<env>-*, Celery queues "
             "airflow-celery-* in the service's account, keys only via SQS, metrics in its "
-            "namespace); training jobs named "
-            "<prefix>-train-*; the environment's SSM parameters; lake objects under "
-            "analytics/, the collectors' incoming zones and ledgers (read), their run "
-            "reports (write), and the staging job's run reports (read) only",
+            "namespace); training jobs named <prefix>-train-*, the model group's packages; "
+            "the environment's SSM parameters; lake objects under analytics/, the "
+            "collectors' incoming zones and ledgers (read), their run reports (write), the "
+            "staging job's run reports and the training sets (read) only",
         )

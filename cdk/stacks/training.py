@@ -19,11 +19,18 @@ from components.bundles import pins, training_source
 from components.nag import suppress
 from config import EnvironmentConfig
 from shoprec.layout import LakeLayout
+from shoprec.orchestration import training_job as job_template
 from stacks.data_lake import DataLakeStack
 
 # AWS Deep Learning Containers registry; the tag follows envs/ml.lock's TensorFlow.
 DLC_ACCOUNT = "763104351884"
 DLC_REPOSITORY = "tensorflow-training"
+
+
+def inference_image() -> str:
+    """The serving image of a registered model package: the TensorFlow Serving container the
+    SageMaker SDK names for the same TensorFlow (``shoprec/orchestration/training_job.json``)."""
+    return f"{DLC_ACCOUNT}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{job_template.image('inference')}"
 
 
 def training_image() -> str:
@@ -111,5 +118,6 @@ class TrainingStack(Stack):
             ("Image", deployment.training_image_parameter, training_image()),
             ("SourceUri", deployment.training_source_parameter, self.source_uri),
             ("InstanceType", deployment.training_instance_parameter, config.training_instance_type),
+            ("InferenceImage", deployment.inference_image_parameter, inference_image()),
         ):
             ssm.StringParameter(self, construct_id, parameter_name=name, string_value=value)

@@ -153,3 +153,13 @@ def reconcile_sources(
         },
         "in_flight": {source: result["in_flight"] for source, result in results.items()},
     }
+
+
+def reconcile_lake(
+    s3: Any, bucket: str, collected: list[dict[str, Any]], staged: dict[str, Any]
+) -> dict[str, Any]:
+    """``reconcile_sources`` against the events each source's collectors have committed by
+    now (their state stores in the lake)."""
+    return reconcile_sources(
+        collected, staged, lambda source: events_committed(state_store(s3, bucket, source))
+    )

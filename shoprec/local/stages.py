@@ -173,12 +173,8 @@ def reconcile(
 ) -> dict[str, Any]:
     """The run's counts end to end, per source (``shoprec.ingest.status.reconcile``); fails
     on a mismatch."""
-    s3, bucket = aws.client("s3"), stage_env()["SHOPREC_LAKE_BUCKET"]
-    result = status.reconcile_sources(
-        collected,
-        staged,
-        lambda source: status.events_committed(status.state_store(s3, bucket, source)),
-    )
+    bucket = stage_env()["SHOPREC_LAKE_BUCKET"]
+    result = status.reconcile_lake(aws.client("s3"), bucket, collected, staged)
     for check, ok in result["checks"].items():
         print(f"[reconcile] {'ok' if ok else 'MISMATCH'}  {check}", flush=True)
     if not result["ok"]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shoprec.deployment import COLLECTED_SOURCES
+from shoprec.deployment import COLLECTED_SOURCES, PULLED_SOURCES, SOURCES
 
 pytestmark = [pytest.mark.dags]
 DAGS = Path(__file__).parents[2] / "mwaa_dags"
@@ -68,18 +68,53 @@ def _dag_module():
     return module
 
 
-def test_backend_is_chosen_by_param_or_by_the_airflow_options_mwaa_sets(monkeypatch):
-    from shoprec.aws_stages import AwsStages
-    from shoprec.deployment import Deployment
-    from shoprec.local import stages
-
-    dag_file = _dag_module()
-    assert dag_file._backend("local") is stages
-    assert dag_file._backend("configured") is stages  # no option set: the local cloud
-    for option, value in Deployment("prod").airflow_options().items():
+def _parse(monkeypatch, options: dict[str, str]):
+    for option, value in options.items():
         section, key = option.split(".")
         monkeypatch.setenv(f"AIRFLOW__{section.upper()}__{key.upper()}", value)
-    backend = dag_file._backend("configured")
-    assert isinstance(backend, AwsStages) and backend.deployment == Deployment("prod")
+    return _dag_module().clickstream_training()
+
+
+def test_the_airflow_options_mwaa_sets_choose_the_providers_operators_at_parse_time(
+    monkeypatch,
+):
+    from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+    from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+    from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
+
+    from shoprec.deployment import Deployment
+
+    local = _parse(monkeypatch, {})  # no option set: the local stand-ins
+    assert local.get_task("stage_events").__class__.__name__ == "_PythonDecoratedOperator"
+    assert local.default_args["retries"] == 0  # a local failure shows at once
+    topic = "arn:aws:sns:eu-west-1:123456789012:shoprec-prod-pipeline-failures"
+    aws = _parse(monkeypatch, Deployment("prod").airflow_options(topic))
+    for job in ("stage_events", "build_training_set"):
+        glue = aws.get_task(job)
+        assert isinstance(glue, GlueJobOperator) and glue.deferrable and glue.stop_job_run_on_kill
+        assert glue.job_name == Deployment("prod").glue_job(job)
+    train = aws.get_task("train_model")
+    assert isinstance(train, SageMakerTrainingOperator) and train.deferrable
+    assert train.retries == 3 and train.retry_exponential_backoff
+    assert train.on_failure_callback  # the SNS notifier
+    (staging,) = aws.get_task("stage_events").outlets  # an Asset: training follows it
+    # one collect step per source: the object sources swept and waited for, the pulled one
+    # (OpenSearch) its collector Lambda invoked synchronously
+    collects = {f"collect_{source}" for source in COLLECTED_SOURCES}
+    assert aws.get_task("anything_new").upstream_task_ids == collects
+    after = {"run_settings", "staging_report"}
+    assert aws.get_task("reconcile").upstream_task_ids == collects | after
+    for source in SOURCES:
+        sweep = aws.get_task(f"start_sweep_{source}")
+        assert isinstance(sweep, LambdaInvokeFunctionOperator)
+        assert sweep.function_name == Deployment("prod").collector_function(source)
+    for source in PULLED_SOURCES:
+        pull = aws.get_task(f"pull_{source}")
+        assert isinstance(pull, LambdaInvokeFunctionOperator)
+        assert pull.function_name == Deployment("prod").collector_function(source)
+        assert pull.invocation_type == "RequestResponse"
+        assert f"collect_{source}" in pull.downstream_task_ids
+    assert staging.uri.startswith("shoprec://prod/staging/events")
+    monkeypatch.setenv("AIRFLOW__SHOPREC__BACKEND", "gcp")
     with pytest.raises(ValueError, match="unknown backend"):
-        dag_file._backend("gcp")
+        _dag_module()

@@ -64,6 +64,7 @@ def dag_reference_drift(deployed: dict[str, set[str]], deployment: Deployment) -
             deployment.training_image_parameter,
             deployment.training_source_parameter,
             deployment.training_instance_parameter,
+            deployment.inference_image_parameter,
         },
     }
     return [
@@ -115,4 +116,30 @@ def kafka_grant_drift(
         ]
         if not any(set(needed) <= granted for granted in actions):
             problems.append(f"{kind} actions {needed}: no statement grants them all")
+    return problems
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {
+        action
+        for s in statements
+        if s["Effect"] == "Allow"
+        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+
+
+def pipeline_grant_drift(
+    statements: list[dict[str, Any]], needed: dict[str, set[str]]
+) -> list[str]:
+    """A role's grants on the services the DAG calls (``needed``: service → IAM actions, from
+    ``shoprec.orchestration.permissions``): every action granted, and no other action of
+    those services, but S3's (the lake's zone grants also allow object versions and
+    aborting uploads)."""
+    granted, problems = _actions(statements), []
+    for service, actions in needed.items():
+        deployed = {a for a in granted if a.startswith(f"{service}:")}
+        if missing := actions - deployed:
+            problems.append(f"{service}: the DAG calls {sorted(missing)}, not granted")
+        if service != "s3" and (extra := deployed - actions):
+            problems.append(f"{service}: granted {sorted(extra)}, never called")
     return problems

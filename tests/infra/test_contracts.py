@@ -9,6 +9,7 @@ import pytest
 from shoprec.contracts import ApiSettings, CollectorSettings, StagingJobArgs, TrainingSetJobArgs
 from shoprec.deployment import Deployment
 from shoprec.kafka import PRODUCER_OPTIONS, producer_permissions
+from shoprec.orchestration import permissions
 from shoprec.schema import PARTITION_COLUMNS, table_columns
 
 from .contract_checks import (
@@ -17,6 +18,7 @@ from .contract_checks import (
     job_argument_drift,
     kafka_grant_drift,
     names,
+    pipeline_grant_drift,
     renamed,
     role_statements,
     table_drift,
@@ -77,8 +79,50 @@ def test_everything_the_dags_aws_backend_calls_is_deployed(synthesized, env):
     synth = synthesized[env]
     assert dag_reference_drift(_deployed(synth), Deployment(env)) == []
     airflow = synth.resources("AWS::MWAA::Environment")[0]["Properties"]
-    assert airflow["AirflowConfigurationOptions"] == Deployment(env).airflow_options()
+    topic = _failure_topic(synth)  # its ARN is known once deployed: the topic's Ref
+    assert airflow["AirflowConfigurationOptions"] == Deployment(env).airflow_options(topic)
     assert airflow["Name"] == Deployment(env).mwaa_environment
+
+
+def _failure_topic(synth):
+    resources = synth.template("orchestration")["Resources"]
+    (topic,) = (
+        {"Ref": logical_id}
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::SNS::Topic"
+        and r["Properties"]["TopicName"] == Deployment(synth.env).failure_topic
+    )
+    return topic
+
+
+def _mwaa_statements(synth):
+    resources = synth.template("orchestration")["Resources"]
+    role = synth.resources("AWS::MWAA::Environment")[0]["Properties"]["ExecutionRoleArn"]
+    return [
+        statement
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy"
+        and {"Ref": role["Fn::GetAtt"][0]} in r["Properties"]["Roles"]
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _needed():
+    return {service: permissions.iam_actions(service) for service in permissions.CALLS}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_mwaa_role_may_make_exactly_the_calls_of_the_dags_operators(synthesized, env):
+    assert pipeline_grant_drift(_mwaa_statements(synthesized[env]), _needed()) == []
+
+
+def test_a_call_the_role_may_not_make_is_caught_and_so_is_an_unused_grant(dev):
+    statements = _mwaa_statements(dev)
+    needed = _needed()
+    needed["glue"] = needed["glue"] - {"glue:BatchStopJobRun"}  # the grant beyond the calls
+    assert pipeline_grant_drift(statements, needed)
+    needed["glue"] = needed["glue"] | {"glue:BatchStopJobRun", "glue:ResetJobBookmark"}
+    assert pipeline_grant_drift(statements, needed)
 
 
 # Drift on either side is caught: each check fails when one name changes.
