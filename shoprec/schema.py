@@ -96,7 +96,8 @@ class Event:
             for name in FIELD_NAMES
         }
         values["event_time"] = datetime.fromisoformat(record["event_time"]).astimezone(UTC)
-        values["status"] = int(record["status"])
+        for name in INTEGER_FIELDS:
+            values[name] = None if values[name] is None else int(values[name])
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -108,6 +109,7 @@ _SQL_TYPES = {
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Event))
 NULLABLE: frozenset[str] = frozenset(f.name for f in fields(Event) if "None" in str(f.type))
+INTEGER_FIELDS: tuple[str, ...] = tuple(n for n, t in _SQL_TYPES.items() if t == "int")
 COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, _SQL_TYPES.get(name, "string")) for name in FIELD_NAMES
 )

@@ -14,6 +14,7 @@ from shoprec.ingest.engine import csv_text
 from shoprec.layout import LakeLayout
 from shoprec.local import stages
 from shoprec.replay import main as replay_cli
+from shoprec.schema import SCHEMA_VERSION
 from tests.integration.ingestion import consume
 
 pytestmark = [pytest.mark.integration]
@@ -61,7 +62,7 @@ def test_a_replay_publishes_exactly_the_landed_events_of_its_dates(cloud, replay
     expected = by_day["2026-11-01"] + by_day["2026-11-02"]
     # as the collector published them, to the byte of each field
     assert sorted(published, key=lambda r: r["event_id"]) == sorted(
-        ({"v": 2, **e.to_record()} for e in expected), key=lambda r: r["event_id"]
+        ({"v": SCHEMA_VERSION, **e.to_record()} for e in expected), key=lambda r: r["event_id"]
     )
 
 

@@ -86,5 +86,7 @@ def test_a_landing_csv_row_reads_back_as_the_event_it_was_written_from():
                    "browser", "incoming/x@0", "c" * 32, "cookie")  # fmt: skip
     inferred = Event("e2", at, "weblog", "search", None, "u1", None, "shoes", "/s", 404,
                      "https://r/", "bot", "incoming/x@9", "d" * 32, "inferred")  # fmt: skip
-    rows = csv.DictReader(io.StringIO(csv_text([cookie, inferred])))
-    assert [Event.from_record(row) for row in rows] == [cookie, inferred]
+    clicked = Event("e3", at, "weblog", "search_click", "s1", None, "i2", None, "/p/2", 200,
+                    None, "browser", "incoming/x@5", "c" * 32, "cookie", "q7", 3)  # fmt: skip
+    rows = csv.DictReader(io.StringIO(csv_text([cookie, inferred, clicked])))
+    assert [Event.from_record(row) for row in rows] == [cookie, inferred, clicked]
