@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from shoprec.local.demo import ask
+from shoprec.local.demo import ask, cycles_that_worked
 from shoprec.local.summary import serving_line
 
 pytestmark = pytest.mark.unit
@@ -46,3 +46,21 @@ def test_an_error_status_is_returned_as_the_answer():
         server.shutdown()
     assert curl.endswith(f":{server.server_port}/recommendations -d '{{\"k\": 5}}'")
     assert answer == 'HTTP 503 {"error": "no model has been promoted yet"}'
+
+
+def test_the_demo_shows_the_runs_that_did_the_work_between_those_it_waited_for():
+    def run(name):
+        return {"dag_run_id": name}
+
+    reports = {
+        "r0": {"collect": {"events": 0}},  # quiet, before the first awaited: not shown
+        "r1": {"stage_events": {"staged": 5}, "train": {}},  # awaited
+        "r2": {"stage_events": {"staged": 0}},  # quiet
+        "r3": {"stage_events": {"staged": 7}, "train": {}},  # started late: staged the next day
+        "r4": {"stage_events": {"staged": 0}},  # awaited: that day's interval
+        "r5": {"stage_events": {"staged": 9}},  # after the last awaited: not shown
+    }
+    every = [run(name) for name in reports]
+    runs, shown = cycles_that_worked(every, [run("r1"), run("r4")], reports.__getitem__)
+    assert [r["dag_run_id"] for r in runs] == ["r1", "r3", "r4"]
+    assert shown == [reports["r1"], reports["r3"], reports["r4"]]
