@@ -4,7 +4,10 @@ parser, and the collector a Lambda builds from its environment (``SHOPREC_SOURCE
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
 
 from shoprec.contracts import CollectorSettings
 from shoprec.ingest.collector import Collector
@@ -33,3 +36,15 @@ def collector_from_env(environ: Mapping[str, str]) -> Collector:
     settings = CollectorSettings.from_env(environ)
     hasher = ClientHasher(client_hash_key(settings.client_hash_secret), settings.session_cookie)
     return Collector(settings, parser_for(settings, hasher), hasher.redact)
+
+
+@lru_cache(maxsize=1)
+def _from_lambda_environment() -> Collector:
+    """Built on the first invocation (cold start), not at import; kept while warm."""
+    return collector_from_env(os.environ)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Every object collector Lambda's entry point: SQS batches of object-created
+    notifications (and the collector's own continuations), and the scheduled sweep."""
+    return _from_lambda_environment().handle_event(event, context)
