@@ -27,7 +27,7 @@ from components.collector_state import CollectorQueues, client_hash_key
 from components.nag import suppress
 from components.search_domain import SearchDomain
 from config import EnvironmentConfig
-from shoprec.contracts import CollectorSettings
+from shoprec.contracts import CollectorSettings, KafkaSettings
 from shoprec.deployment import SOURCES
 from shoprec.kafka import PRODUCER_OPTIONS, producer_permissions
 from shoprec.layout import LakeLayout
@@ -97,6 +97,32 @@ class IngestionStack(Stack):
             "tested for; moving runtimes is a deliberate change of envs/lambda.txt",
         )
 
+    def _collector_function(
+        self, source: str, settings: KafkaSettings, **options: object
+    ) -> lambda_.Function:
+        """A collector Lambda: its handler folder, the layers, its settings as environment, in
+        the VPC's private subnets, with its own log group (``options``: what differs)."""
+        return lambda_.Function(
+            self,
+            f"{source.title()}Collector",
+            function_name=self.config.deployment.collector_function(source),
+            runtime=RUNTIME,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(REPO / "lambdas" / f"{source}_collector")),
+            layers=self.layers,
+            environment=settings.to_env(),
+            timeout=TIMEOUT,
+            vpc=self.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            log_group=logs.LogGroup(
+                self,
+                f"{source.title()}CollectorLogs",
+                retention=self.config.log_retention,
+                removal_policy=self.config.removal_policy,
+            ),
+            **options,
+        )
+
     def _collector(self, source: str) -> lambda_.Function:
         deployment = self.config.deployment
         queues = CollectorQueues(
@@ -117,28 +143,13 @@ class IngestionStack(Stack):
             client_hash_secret=self.client_hash_key.secret_name,
             lease_seconds=int(TIMEOUT.to_seconds()),
         )
-        function = lambda_.Function(
-            self,
-            f"{source.title()}Collector",
-            function_name=deployment.collector_function(source),
-            runtime=RUNTIME,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(REPO / "lambdas" / f"{source}_collector")),
-            layers=self.layers,
-            environment=settings.to_env(),
+        function = self._collector_function(
+            source,
+            settings,
             memory_size=1024,
-            timeout=TIMEOUT,
-            vpc=self.vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[self.streaming.clients],
             dead_letter_queue=queues.dead_letters,  # failed scheduled sweeps
             retry_attempts=2,
-            log_group=logs.LogGroup(
-                self,
-                f"{source.title()}CollectorLogs",
-                retention=self.config.log_retention,
-                removal_policy=self.config.removal_policy,
-            ),
         )
         self._route_object_events(source, queues)
         function.add_event_source(
@@ -192,7 +203,7 @@ class IngestionStack(Stack):
 
     def _ubi_collector(self) -> lambda_.Function:
         """Pulls the UBI documents from the domain when the DAG's collect step invokes it."""
-        source, deployment = Source.OPENSEARCH.value, self.config.deployment
+        source = Source.OPENSEARCH.value
         settings = OpenSearchCollectorSettings(
             kafka_bootstrap=self.streaming.cluster_arn,
             kafka_auth="iam",
@@ -203,26 +214,11 @@ class IngestionStack(Stack):
             opensearch_auth="iam",
             region=Aws.REGION,
         )
-        function = lambda_.Function(
-            self,
-            "OpensearchCollector",
-            function_name=deployment.collector_function(source),
-            runtime=RUNTIME,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(REPO / "lambdas" / f"{source}_collector")),
-            layers=self.layers,
-            environment=settings.to_env(),
+        function = self._collector_function(
+            source,
+            settings,
             memory_size=512,
-            timeout=TIMEOUT,
-            vpc=self.vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[self.streaming.clients, self.search.clients],
-            log_group=logs.LogGroup(
-                self,
-                "OpensearchCollectorLogs",
-                retention=self.config.log_retention,
-                removal_policy=self.config.removal_policy,
-            ),
         )
         self.lake.grant(
             function,
