@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from shoprec.continuous import TrainingPolicy
 from shoprec.deployment import Deployment
 
 
@@ -41,6 +42,7 @@ class EnvironmentConfig:
     mwaa_max_workers: int
     mwaa_public_webserver: bool
     api_limits: ApiLimits
+    training_policy: TrainingPolicy  # when a cycle trains, its daily cap and window (MWAA options)
 
     @property
     def deployment(self) -> Deployment:
@@ -66,6 +68,7 @@ _DEV = EnvironmentConfig(
     mwaa_max_workers=2,
     mwaa_public_webserver=True,
     api_limits=ApiLimits(rate_per_second=10, burst=20, requests_per_day=10_000),
+    training_policy=TrainingPolicy(max_training_minutes_per_day=60, window_days=14),
 )
 
 ENVIRONMENTS = {
@@ -89,6 +92,7 @@ ENVIRONMENTS = {
         mwaa_max_workers=5,
         mwaa_public_webserver=False,
         api_limits=ApiLimits(rate_per_second=500, burst=1000, requests_per_day=50_000_000),
+        training_policy=TrainingPolicy(max_training_minutes_per_day=240, window_days=30),
     ),
     "local": replace(_DEV, name="local"),
 }

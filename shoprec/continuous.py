@@ -1,11 +1,14 @@
 """When a cycle trains: when there is enough new behaviour or the catalogue drifted, and the
 day's training budget allows it.
 
-The training-set job measures, within its window, what is new since the champion's training
-data ended (``novelty``: sessions ending later, and the Jensen-Shannon distance between the
-item click distributions before and after). ``decide`` turns that, the minutes already spent
-training today and the environment's policy into a decision with its reason. The policy's
-thresholds are Airflow options (MWAA's are set per environment by CDK).
+The training-set job measures, within its window, what is new since the data of the last
+model trained ended (``novelty``: sessions ending later, and the Jensen-Shannon distance
+between the item click distributions before and after). The reference is the last model
+*trained*, not the champion: after a rejected challenger the next cycle does not train again
+on the data it was just judged on. ``decide`` turns that, the minutes already spent training
+today and the environment's policy into a decision with its reason. The policy (thresholds
+and the training window) is a set of Airflow options: CDK sets MWAA's per environment
+(``cdk/config.py``), the local console takes the defaults.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
+
+from shoprec.contracts import TrainingSetJobArgs
 
 
 @dataclass(frozen=True)
@@ -26,17 +31,17 @@ class TrainingPolicy:
     # measured 0.97 on the YooChoose replay): it then does not count.
     min_drift_sessions: int = 50
 
+    # The sliding window of event dates a training set reads.
+    window_days: int = TrainingSetJobArgs.window_days
+
     @classmethod
     def from_options(cls, option: Any) -> TrainingPolicy:
         """``option(name, default)``: how the environment configures it (Airflow options)."""
-        return cls(
-            min_new_sessions=int(option("min_new_sessions", cls.min_new_sessions)),
-            min_item_drift=float(option("min_item_drift", cls.min_item_drift)),
-            max_training_minutes_per_day=float(
-                option("max_training_minutes_per_day", cls.max_training_minutes_per_day)
-            ),
-            min_drift_sessions=int(option("min_drift_sessions", cls.min_drift_sessions)),
-        )
+        return cls(**{f.name: type(f.default)(option(f.name, f.default)) for f in fields(cls)})
+
+    def to_options(self, section: str) -> dict[str, str]:
+        """The Airflow options (``<section>.<name>``) that configure this policy."""
+        return {f"{section}.{f.name}": str(getattr(self, f.name)) for f in fields(self)}
 
 
 def jensen_shannon(before: Mapping[str, int], after: Mapping[str, int]) -> float:
@@ -51,6 +56,9 @@ def jensen_shannon(before: Mapping[str, int], after: Mapping[str, int]) -> float
         m = (p + q) / 2
         divergence += sum(x * math.log2(x / m) for x in (p, q) if x) / 2
     return math.sqrt(max(divergence, 0.0))
+
+
+SINCE = "since the last trained model's data"  # what novelty is measured after
 
 
 @dataclass(frozen=True)
@@ -74,13 +82,13 @@ def decide(
     if champion is None:
         return Decision(True, f"no model serves yet ({budget})", left * 60)
     if new >= policy.min_new_sessions:
-        why = f"{new} new sessions since the champion's data (≥ {policy.min_new_sessions})"
+        why = f"{new} new sessions {SINCE} (≥ {policy.min_new_sessions})"
     elif drift >= policy.min_item_drift and new >= policy.min_drift_sessions:
-        why = f"item drift {drift:.3f} since the champion's data (≥ {policy.min_item_drift:g})"
+        why = f"item drift {drift:.3f} {SINCE} (≥ {policy.min_item_drift:g})"
     elif new < policy.min_drift_sessions:
         return Decision(
             False,
-            f"only {new} new sessions since the champion's data: too few to train on "
+            f"only {new} new sessions {SINCE}: too few to train on "
             f"(< {policy.min_new_sessions}) or to measure drift on (< {policy.min_drift_sessions})",
             left * 60,
         )
@@ -88,7 +96,7 @@ def decide(
         return Decision(
             False,
             f"only {new} new sessions (< {policy.min_new_sessions}) and item drift "
-            f"{drift:.3f} (< {policy.min_item_drift:g}) since the champion's data",
+            f"{drift:.3f} (< {policy.min_item_drift:g}) {SINCE}",
             left * 60,
         )
     return Decision(True, f"{why} ({budget})", left * 60)

@@ -163,7 +163,7 @@ class TrainingSetJobArgs(JobArguments):
     min_item_support: int = 1
     session_gap_minutes: int = 30  # sessions of cookieless clients end after this pause
     window_days: int = 30  # the sliding window of event dates a training set reads
-    reference_until: str = ""  # the end of the champion's data: what is new is measured after
+    reference_until: str = ""  # the end of the last trained model's data: what is new is after
 
 
 @dataclasses.dataclass(frozen=True)

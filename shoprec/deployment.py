@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from shoprec.continuous import TrainingPolicy
 from shoprec.contracts import EVENTS_TABLE, JobArguments
 
 PROJECT = "shoprec"
@@ -132,12 +133,14 @@ class Deployment:
         """The serving image a registered model package names (TensorFlow Serving)."""
         return self.parameter("registry/inference-image-uri")
 
-    def airflow_options(self, failure_topic_arn: str) -> dict[str, str]:
-        """The MWAA configuration options that point the DAG at this deployment."""
+    def airflow_options(self, failure_topic_arn: str, policy: TrainingPolicy) -> dict[str, str]:
+        """The MWAA configuration options that point the DAG at this deployment, and this
+        environment's training policy (when to train, on how many days)."""
         return {
             f"{AIRFLOW_SECTION}.{BACKEND_OPTION}": "aws",
             f"{AIRFLOW_SECTION}.{ENVIRONMENT_OPTION}": self.env,
             f"{AIRFLOW_SECTION}.{FAILURE_TOPIC_OPTION}": failure_topic_arn,
+            **policy.to_options(AIRFLOW_SECTION),
         }
 
 

@@ -6,7 +6,7 @@ import json
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,18 +66,9 @@ def read_champion(s3: Any, layout: LakeLayout) -> dict[str, Any] | None:
     return document.body if document else None
 
 
-def champion_data_until(s3: Any, layout: LakeLayout) -> str | None:
-    """The last event the champion trained on (its training set's window), if one serves."""
-    champion = read_champion(s3, layout)
-    if champion is None:
-        return None
-    lineage = read_manifest(s3, layout, champion["version"]).get("lineage") or {}
-    return ((lineage.get("training_set") or {}).get("window") or {}).get("to")
-
-
-def training_minutes_since(s3: Any, layout: LakeLayout, since: float) -> float:
-    """Minutes of training of the models published after ``since`` (unix seconds)."""
-    seconds = 0.0
+def _manifests(s3: Any, layout: LakeLayout, since: float = 0.0) -> Iterator[dict[str, Any]]:
+    """The manifest of every model published (its upload complete) at or after ``since``
+    (unix seconds), whether it serves or not."""
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=layout.bucket, Prefix=layout.MODELS_PREFIX):
         for obj in page.get("Contents", []):
@@ -85,9 +76,24 @@ def training_minutes_since(s3: Any, layout: LakeLayout, since: float) -> float:
                 obj["Key"].endswith("/" + MANIFEST_FILE)
                 and obj["LastModified"].timestamp() >= since
             ):
-                body = s3.get_object(Bucket=layout.bucket, Key=obj["Key"])["Body"].read()
-                seconds += json.loads(body).get("train_seconds", 0.0)
-    return seconds / 60
+                yield json.loads(s3.get_object(Bucket=layout.bucket, Key=obj["Key"])["Body"].read())
+
+
+def data_until(manifest: dict[str, Any]) -> str | None:
+    """The last event a model trained on (the end of its training set's window)."""
+    lineage = manifest.get("lineage") or {}
+    return ((lineage.get("training_set") or {}).get("window") or {}).get("to")
+
+
+def trained_data_until(s3: Any, layout: LakeLayout) -> str | None:
+    """The end of the newest data any published model trained on, promoted or rejected: what
+    a cycle's novelty is measured after, so a rejected challenger's data is not new again."""
+    return max(filter(None, map(data_until, _manifests(s3, layout))), default=None)
+
+
+def training_minutes_since(s3: Any, layout: LakeLayout, since: float) -> float:
+    """Minutes of training of the models published after ``since`` (unix seconds)."""
+    return sum(m.get("train_seconds", 0.0) for m in _manifests(s3, layout, since)) / 60
 
 
 # The gate ranks on MRR@20 (is the next click near the top, where shoppers look) and records

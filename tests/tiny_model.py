@@ -11,8 +11,11 @@ from shoprec.knn import SessionIndex
 MAX_LENGTH = 4
 
 
-def write_tiny_model(directory: Path, version: str, gate: dict | None = None) -> Path:
-    """``gate``: the promotion decision the manifest records (what training would write)."""
+def write_tiny_model(
+    directory: Path, version: str, gate: dict | None = None, data_until: str | None = None
+) -> Path:
+    """``gate``: the promotion decision the manifest records (what training would write);
+    ``data_until``: the end of the training set's window its lineage records."""
     rng = np.random.default_rng(0)
     units, items = 4, 6  # 5 items + padding
 
@@ -41,5 +44,7 @@ def write_tiny_model(directory: Path, version: str, gate: dict | None = None) ->
         "hyperparameters": {"max_length": str(MAX_LENGTH)},
         "popular_items": ["c", "a", "b", "e", "d"],
     } | ({"gate": gate} if gate else {})
+    if data_until:
+        manifest["lineage"] = {"training_set": {"window": {"to": data_until}}}
     (directory / "manifest.json").write_text(json.dumps(manifest))
     return directory

@@ -121,7 +121,9 @@ class OrchestrationStack(Stack):
             source_bucket_arn=self.bucket.bucket_arn,
             dag_s3_path=DAGS_FOLDER,
             requirements_s3_path=REQUIREMENTS,
-            airflow_configuration_options=deployment.airflow_options(self.failures.topic_arn),
+            airflow_configuration_options=deployment.airflow_options(
+                self.failures.topic_arn, config.training_policy
+            ),
             webserver_access_mode="PUBLIC_ONLY" if config.mwaa_public_webserver else "PRIVATE_ONLY",
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 security_group_ids=[group.security_group_id],

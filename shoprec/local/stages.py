@@ -237,14 +237,17 @@ def stage_events(run_id: str) -> dict[str, Any]:
 
 
 @reported
-def build_training_set(run_id: str, validation_days: float = 1.0) -> dict[str, Any]:
+def build_training_set(
+    run_id: str, validation_days: float = 1.0, window_days: int = TrainingSetJobArgs.window_days
+) -> dict[str, Any]:
     env = stage_env()
     layout = LakeLayout(env["SHOPREC_LAKE_BUCKET"])
     args = TrainingSetJobArgs(
         lake_bucket=layout.bucket,
         run_id=run_id,
         validation_days=validation_days,
-        reference_until=registry.champion_data_until(aws.client("s3"), layout) or "",
+        window_days=window_days,
+        reference_until=registry.trained_data_until(aws.client("s3"), layout) or "",
     )
     return run_glue_job("build_training_set", args.to_argv())
 

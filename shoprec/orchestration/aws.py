@@ -211,13 +211,15 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
 
     @task
     def training_set_arguments(settings: dict[str, Any]) -> dict[str, str]:
-        """The run's window: what is new is measured after the champion's training data."""
+        """The run's window (the environment's policy) and what is new: measured after the
+        data of the last model trained."""
         layout = LakeLayout(settings["lake_bucket"])
-        reference = registry.champion_data_until(client("s3"), layout) or ""
+        reference = registry.trained_data_until(client("s3"), layout) or ""
         return run_arguments(
             TrainingSetJobArgs,
             run_id=settings["run_id"],
             validation_days=float(get_current_context()["params"]["validation_days"]),
+            window_days=common.policy().window_days,
             reference_until=reference,
         )
 

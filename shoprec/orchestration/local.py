@@ -47,7 +47,8 @@ def build() -> None:
     @task(multiple_outputs=False)
     def build_training_set(reconciled: dict[str, Any]) -> dict[str, Any]:
         stages, run_id, params = _current()
-        return stages.build_training_set(run_id, float(params["validation_days"]))
+        window = common.policy().window_days
+        return stages.build_training_set(run_id, float(params["validation_days"]), window)
 
     @task.short_circuit
     def worth_training(training_set: dict[str, Any]) -> dict[str, Any] | bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from shoprec import registry
+from shoprec.continuous import TrainingPolicy
 from shoprec.deployment import lake_run_id
 from shoprec.orchestration import permissions, training_job
 
@@ -37,6 +38,7 @@ pytestmark = [pytest.mark.dags, pytest.mark.slow]
 DAGS = Path(__file__).parents[2] / "mwaa_dags"
 TRAINING_JOB = "sagemaker::training_job"
 GLUE_RUN = "glue::job_run"
+POLICY = TrainingPolicy(window_days=7)  # the environment's, as CDK sets it
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def aws_dag(monkeypatch, world):
     a manual run's data interval ends when it runs; waits that look every second)."""
     from airflow.models import DagBag
 
-    for option, value in DEPLOYMENT.airflow_options(world.topic_arn).items():
+    for option, value in DEPLOYMENT.airflow_options(world.topic_arn, POLICY).items():
         section, key = option.split(".")
         monkeypatch.setenv(f"AIRFLOW__{section.upper()}__{key.upper()}", value)
     monkeypatch.setenv("AIRFLOW__SHOPREC__CYCLE_SECONDS", "60")
@@ -104,7 +106,8 @@ def test_a_cycle_runs_each_stage_as_a_provider_operator_on_the_deployment(regist
     assert window["Arguments"] == {
         "--run_id": run,
         "--validation_days": "1.0",
-        "--reference_until": "",  # no champion yet
+        "--window_days": "7",  # the environment's policy
+        "--reference_until": "",  # no model trained yet
     }
     (summary,) = sagemaker.list_training_jobs()["TrainingJobSummaries"]
     assert summary["TrainingJobName"] == job

@@ -82,13 +82,14 @@ def test_the_airflow_options_mwaa_sets_choose_the_providers_operators_at_parse_t
     from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
 
+    from shoprec.continuous import TrainingPolicy
     from shoprec.deployment import Deployment
 
     local = _parse(monkeypatch, {})  # no option set: the local stand-ins
     assert local.get_task("stage_events").__class__.__name__ == "_PythonDecoratedOperator"
     assert local.default_args["retries"] == 0  # a local failure shows at once
     topic = "arn:aws:sns:eu-west-1:123456789012:shoprec-prod-pipeline-failures"
-    aws = _parse(monkeypatch, Deployment("prod").airflow_options(topic))
+    aws = _parse(monkeypatch, Deployment("prod").airflow_options(topic, TrainingPolicy()))
     for job in ("stage_events", "build_training_set"):
         glue = aws.get_task(job)
         assert isinstance(glue, GlueJobOperator) and glue.deferrable and glue.stop_job_run_on_kill

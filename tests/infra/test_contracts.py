@@ -80,7 +80,10 @@ def test_everything_the_dags_aws_backend_calls_is_deployed(synthesized, env):
     assert dag_reference_drift(_deployed(synth), Deployment(env)) == []
     airflow = synth.resources("AWS::MWAA::Environment")[0]["Properties"]
     topic = _failure_topic(synth)  # its ARN is known once deployed: the topic's Ref
-    assert airflow["AirflowConfigurationOptions"] == Deployment(env).airflow_options(topic)
+    from config import config_for
+
+    options = Deployment(env).airflow_options(topic, config_for(env).training_policy)
+    assert airflow["AirflowConfigurationOptions"] == options
     assert airflow["Name"] == Deployment(env).mwaa_environment
 
 

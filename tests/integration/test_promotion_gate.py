@@ -46,6 +46,25 @@ def test_worse_challengers_are_rejected_and_better_ones_promoted(bucket, tmp_pat
     assert registry.read_champion(s3, layout)["version"] == "v3"
 
 
+def test_what_is_new_is_measured_after_the_last_model_trained_not_the_champion(bucket, tmp_path):
+    """A rejected challenger's data is not new again: the next cycle's novelty starts after
+    it, so a quiet cycle after a rejection does not retrain on the same days."""
+    s3, layout = aws.client("s3"), LakeLayout(bucket)
+    assert registry.trained_data_until(s3, layout) is None  # nothing trained: all of it is new
+    models = {
+        "v1": (_decision("promote", None), "2026-11-02T23:59:00"),
+        "v2": (_decision("reject", "v1"), "2026-11-03T23:58:00"),
+        "v3": (None, None),  # a model without lineage (an older format) counts for nothing
+    }
+    for version, (gate, until) in models.items():
+        model = write_tiny_model(tmp_path / version, version, gate, data_until=until)
+        registry.publish(s3, layout, model, version)
+    assert registry.promote_if_accepted(s3, layout, "v1")["promoted"]
+    assert not registry.promote_if_accepted(s3, layout, "v2")["promoted"]
+    assert registry.read_champion(s3, layout)["version"] == "v1"
+    assert registry.trained_data_until(s3, layout) == "2026-11-03T23:58:00"
+
+
 def test_when_no_deep_model_beats_the_floor_the_api_serves_the_floor(bucket, tmp_path):
     from api.chalicelib.champion import ChampionHolder
 

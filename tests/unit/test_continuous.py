@@ -35,4 +35,12 @@ def test_a_cycle_trains_for_new_data_or_drift_within_the_days_budget(
 def test_the_policy_reads_the_environments_options():
     options = {"min_new_sessions": "7", "max_training_minutes_per_day": "15"}
     policy = TrainingPolicy.from_options(lambda name, default: options.get(name, default))
-    assert policy == TrainingPolicy(7, 0.1, 15.0, 50)
+    assert policy == TrainingPolicy(7, 0.1, 15.0, 50, window_days=30)
+
+
+def test_the_options_cdk_sets_are_the_ones_the_dag_reads_back():
+    policy = TrainingPolicy(min_item_drift=0.25, window_days=3)
+    options = policy.to_options("shoprec")
+    assert options["shoprec.window_days"] == "3"
+    read = TrainingPolicy.from_options(lambda name, default: options[f"shoprec.{name}"])
+    assert read == policy
