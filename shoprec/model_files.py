@@ -4,7 +4,8 @@ the check that the folder in S3 still holds exactly those bytes."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,6 +31,24 @@ def checksums(folder: Path, files: Iterable[Path]) -> dict[str, dict[str, Any]]:
     return listed
 
 
+def _mismatches(
+    expected: dict[str, dict[str, Any]], sizes: dict[str, int], read: Callable[[str], BinaryIO]
+) -> list[str]:
+    """What differs between the files ``expected`` lists and those found (``sizes``; ``read``
+    opens one)."""
+    found = []
+    for name, want in sorted(expected.items()):
+        if name not in sizes:
+            found.append(f"{name} is missing")
+        elif sizes[name] != want["size"]:
+            found.append(f"{name} has {sizes[name]} bytes, not {want['size']}")
+        else:
+            with closing(read(name)) as body:
+                if _sha256(body) != want["sha256"]:
+                    found.append(f"{name} has a sha256 other than its manifest's")
+    return found
+
+
 def problems(
     s3: Any, bucket: str, prefix: str, files: dict[str, dict[str, Any]] | None
 ) -> list[str]:
@@ -44,15 +63,22 @@ def problems(
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         for obj in page.get("Contents", [])
     }
-    found = []
-    for name, expected in sorted(files.items()):
-        if name not in sizes:
-            found.append(f"{name} is missing")
-        elif sizes[name] != expected["size"]:
-            found.append(f"{name} has {sizes[name]} bytes, not {expected['size']}")
-        else:
-            body = s3.get_object(Bucket=bucket, Key=prefix + name)["Body"]
-            if _sha256(body) != expected["sha256"]:
-                found.append(f"{name} has a sha256 other than its manifest's")
-            body.close()
-    return found
+    return _mismatches(
+        files, sizes, lambda name: s3.get_object(Bucket=bucket, Key=prefix + name)["Body"]
+    )
+
+
+def local_problems(
+    folder: Path, files: dict[str, dict[str, Any]] | None, names: Iterable[str]
+) -> list[str]:
+    """What keeps the files ``names`` downloaded into ``folder`` from being the bytes the
+    manifest (``files``) lists: a file changed in S3 after promotion loads, and would serve,
+    another model."""
+    names = list(names)
+    unlisted = [f"{name} is not in its manifest" for name in names if name not in (files or {})]
+    if not files or unlisted:
+        return unlisted or ["its manifest lists no files with checksums"]
+    sizes = {name: (folder / name).stat().st_size for name in names if (folder / name).exists()}
+    return _mismatches(
+        {name: files[name] for name in names}, sizes, lambda name: (folder / name).open("rb")
+    )

@@ -14,7 +14,7 @@ from shoprec import tiers
 from shoprec.failpoints import failpoint
 from shoprec.ingest.store import Conflict, JsonStore
 from shoprec.layout import CHAMPION_KEY, MANIFEST_FILE, MODEL_FILES, LakeLayout
-from shoprec.model_files import checksums, problems
+from shoprec.model_files import checksums, local_problems, problems
 
 
 def publish(s3: Any, layout: LakeLayout, model_dir: Path, version: str) -> str:
@@ -282,21 +282,35 @@ class NothingToRollBack(RuntimeError):
     pass
 
 
+class DamagedModel(RuntimeError):
+    """A model folder whose files are not the bytes its manifest lists."""
+
+
 def rollback(s3: Any, layout: LakeLayout) -> dict[str, Any]:
-    """Point the champion back at the previous champion (the API follows on its next refresh)."""
+    """Point the champion back at the previous champion (the API follows on its next refresh),
+    once its folder is verified again: its files may have changed since it last served."""
 
     def change(current: dict[str, Any] | None) -> dict[str, Any]:
         if not current or not current["earlier"]:
             raise NothingToRollBack("there is no earlier champion to roll back to")
         previous, *older = current["earlier"]
+        listed = read_manifest(s3, layout, previous).get("files")
+        found = problems(s3, layout.bucket, layout.model_prefix(previous), listed)
+        if found:
+            raise DamagedModel(f"model {previous} cannot serve again: {'; '.join(found)}")
         return _pointer(previous, f"rollback from {current['version']}", older)
 
     return _move_pointer(s3, layout, change)
 
 
 def download(s3: Any, layout: LakeLayout, version: str, target: Path) -> Path:
-    """Fetch the files serving needs (not the SavedModel) into ``target``."""
+    """Fetch the files serving needs (not the SavedModel) into ``target``, each checked
+    against the size and sha256 its manifest lists."""
     target.mkdir(parents=True, exist_ok=True)
     for name in MODEL_FILES:
         s3.download_file(layout.bucket, layout.model_prefix(version) + name, str(target / name))
+    listed = json.loads((target / MANIFEST_FILE).read_text()).get("files")
+    found = local_problems(target, listed, (n for n in MODEL_FILES if n != MANIFEST_FILE))
+    if found:
+        raise DamagedModel(f"model {version}: {'; '.join(found)}")
     return target

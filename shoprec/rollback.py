@@ -23,7 +23,7 @@ def main(argv: list[str]) -> None:
         parser.error("--bucket (or SHOPREC_LAKE_BUCKET) is required")
     try:
         pointer = registry.rollback(aws.client("s3"), LakeLayout(args.bucket))
-    except registry.NothingToRollBack as error:
+    except (registry.NothingToRollBack, registry.DamagedModel) as error:
         raise SystemExit(f"rollback: {error}") from None
     print(json.dumps({"rollback": pointer}))
 

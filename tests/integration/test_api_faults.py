@@ -2,6 +2,7 @@
 incomplete champion, no champion. The model in memory keeps answering; nothing is left
 under the temporary folder."""
 
+import json
 import logging
 import tempfile
 
@@ -14,7 +15,7 @@ from tiny_model import write_tiny_model
 
 from chalicelib.champion import ChampionHolder, NoChampion
 from shoprec import aws, registry
-from shoprec.layout import KNN_FILE, WEIGHTS_FILE, LakeLayout
+from shoprec.layout import KNN_FILE, VOCABULARY_FILE, WEIGHTS_FILE, LakeLayout
 
 pytestmark = [pytest.mark.integration]
 DEAD_ENDPOINT = "http://127.0.0.1:9"  # the discard port: nothing listens there
@@ -72,6 +73,24 @@ def test_a_damaged_champion_leaves_the_last_good_one_serving(lake, damage, caplo
         assert holder.get().version == "v1"
     assert "champion refresh failed" in caplog.text
     assert not list((lake[2] / "tmp").iterdir())
+
+
+def test_a_champion_file_changed_in_s3_after_promotion_is_not_served(lake, caplog):
+    """A vocabulary overwritten in place (valid JSON, same items, another order) would load
+    and serve every recommendation under the wrong id: its sha256 gives it away."""
+    s3, layout, tmp_path = lake
+    holder = ChampionHolder(aws.quick_client("s3"), layout, 0, first_retry_seconds=0)
+    assert holder.get().version == "v1"
+    _publish(lake, "v2", lambda folder: None)
+    key = layout.model_prefix("v2") + VOCABULARY_FILE
+    vocabulary = json.loads(s3.get_object(Bucket=layout.bucket, Key=key)["Body"].read())
+    shuffled = [vocabulary[0], *reversed(vocabulary[1:])]
+    s3.put_object(Bucket=layout.bucket, Key=key, Body=json.dumps(shuffled).encode())
+    with caplog.at_level(logging.ERROR):
+        assert holder.get().version == "v1"
+    assert "DamagedModel" in caplog.text
+    assert f"{VOCABULARY_FILE} has a sha256 other than its manifest's" in caplog.text
+    assert not list((tmp_path / "tmp").iterdir())
 
 
 def test_a_cold_start_without_a_good_champion_is_a_clear_503(lake, monkeypatch):

@@ -4,7 +4,7 @@ import pytest
 from tiny_model import write_tiny_model
 
 from shoprec import aws, registry
-from shoprec.layout import LakeLayout
+from shoprec.layout import KNN_FILE, LakeLayout
 from shoprec.rollback import main as rollback_cli
 
 pytestmark = [pytest.mark.integration]
@@ -33,3 +33,14 @@ def test_rollback_returns_to_the_previous_champion_and_the_api_follows(bucket, t
         registry.rollback(s3, layout)
     with pytest.raises(SystemExit, match="no earlier champion"):
         rollback_cli(["--bucket", bucket])
+
+
+def test_rollback_refuses_a_previous_champion_whose_files_changed_since(bucket, tmp_path):
+    s3, layout = aws.client("s3"), LakeLayout(bucket)
+    for version in ("v1", "v2"):
+        registry.publish(s3, layout, write_tiny_model(tmp_path / version, version), version)
+        registry.promote(s3, layout, version, "better")
+    s3.put_object(Bucket=bucket, Key=layout.model_prefix("v1") + KNN_FILE, Body=b"overwritten")
+    with pytest.raises(SystemExit, match=f"model v1 cannot serve again: {KNN_FILE} has"):
+        rollback_cli(["--bucket", bucket])
+    assert registry.read_champion(s3, layout)["version"] == "v2"  # the pointer did not move
