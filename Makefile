@@ -1,7 +1,7 @@
 # shoprec — continuous training of a clickstream recommender. `make demo`, `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-RUNTIMES := lambda glue ml airflow localstack infra
+RUNTIMES := lambda glue ml airflow localstack infra sdk
 PY := .venvs/lambda/bin/python
 export PYTHONPATH := $(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20

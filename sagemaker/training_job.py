@@ -1,15 +1,14 @@
 """Render the training job's request template with the SageMaker Python SDK (2.x).
 
-``python sagemaker/training_job.py``, in a venv with ``sagemaker>=2,<3`` (none of the
-project's venvs holds it yet), writes
+``.venvs/sdk/bin/python sagemaker/training_job.py`` (the ``sdk`` venv: SDK 2.x) writes
 ``shoprec/orchestration/training_job.json``: the CreateTrainingJob request of a TensorFlow
 script-mode estimator, as ``sagemaker.workflow.airflow.training_config`` exports it for the
 Amazon provider's ``SageMakerTrainingOperator``, plus the Deep Learning Container images the
 SDK knows for the TensorFlow of ``envs/ml.lock``. Values known only after deployment or per
 run are ``${placeholders}`` that ``shoprec.orchestration.training_job`` fills at run time,
 so neither MWAA nor CDK installs the SDK (it cannot share a venv with Airflow 3.0.6).
-Nothing renders it again in the tests yet: a change of the SDK or of the estimator's
-settings needs a rerun by hand.
+``tests/sdk`` renders it again: a change of the SDK pin or of the estimator's settings that
+is not committed fails there.
 """
 
 from __future__ import annotations

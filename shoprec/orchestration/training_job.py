@@ -1,10 +1,10 @@
 """One run's CreateTrainingJob request, filled into the template the SageMaker SDK rendered.
 
 ``training_job.json`` is the SDK's own export for the Amazon provider's
-``SageMakerTrainingOperator`` (``sagemaker/training_job.py``, SDK 2.x, rendered offline and
-committed; no venv holds the SDK yet, so no test renders it again). Here its ``${placeholders}`` get the deployment's
-values (role, image, source archive, instance type, bucket: SSM) and the run's (job name,
-channels, hyperparameters, the day's training budget). Plain Python: no SDK, no Airflow.
+``SageMakerTrainingOperator`` (``sagemaker/training_job.py``, SDK 2.x in the ``sdk`` venv,
+rendered offline and committed; ``tests/sdk`` renders it again). Here its ``${placeholders}``
+get the deployment's values (role, image, source archive, instance type, bucket: SSM) and the
+run's (job name, channels, hyperparameters, the day's training budget). Plain Python: no SDK, no Airflow.
 """
 
 from __future__ import annotations
