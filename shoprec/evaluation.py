@@ -7,6 +7,7 @@ catalogue from the prefix (i1..it); the single relevant item is i(t+1).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -63,3 +64,16 @@ def evaluate(
     top_k = np.concatenate(ranked) if ranked else np.zeros((0, k), dtype=np.int64)
     metrics = ranking_metrics(top_k, targets) | beyond_accuracy(top_k, clicks)
     return {f"{name}@{k}": value for name, value in metrics.items()} | {"predictions": len(targets)}
+
+
+def ending_after(
+    sessions: Sequence[Sequence[int]], ends: Sequence[float], until: str | None
+) -> list[Sequence[int]]:
+    """The sessions that end after ``until`` (an ISO time, UTC when it names no zone; ``ends``
+    in unix seconds): what a model whose data ended then has not seen, so it can be judged on
+    them fairly. All of them when ``until`` is None."""
+    if until is None:
+        return list(sessions)
+    moment = datetime.fromisoformat(until)
+    cut = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return [session for session, end in zip(sessions, ends, strict=True) if end > cut]

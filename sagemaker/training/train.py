@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from shoprec import logs, registry, report, tiers
 from shoprec.baselines import BASELINES, Baselines
 from shoprec.contracts import TrainingHyperparameters
-from shoprec.evaluation import evaluate
+from shoprec.evaluation import ending_after, evaluate
 from shoprec.knn import SessionIndex
 from shoprec.layout import (
     KNN_FILE,
@@ -135,6 +135,23 @@ def _champion_recommender(
     return recommend
 
 
+def _judged(
+    validation: list, ends: list[float], champion: SessionRecommender | None
+) -> dict[str, Any]:
+    """The validation sessions the gate judges on: those that end after the champion's data,
+    which it has not trained on (a cycle that brings less than a day shares its validation
+    day with the champion's training). All of them without a champion, or where none ends
+    after its data (then the champion's score flatters it: said in the summary)."""
+    until = registry.data_until(champion.manifest) if champion else None
+    unseen = ending_after(validation, ends, until)
+    sessions = unseen or validation
+    summary = {"sessions": len(sessions), "of": len(validation), "after": until}
+    if until and not unseen:
+        summary["after"] = None
+        summary["note"] = f"no validation session ends after the champion's data ({until})"
+    return {"sessions": sessions, "summary": summary}
+
+
 def _judge(
     recommend: Any,
     validation: list,
@@ -172,7 +189,7 @@ def main(argv: list[str]) -> dict[str, object]:
         "aged_out": len(before - set(item_ids)),  # the champion's items outside the window
     }
     train, train_ends = _sessions("train", index)
-    validation, _ = _sessions("validation", index)
+    validation, validation_ends = _sessions("validation", index)
     latest, latest_ends = _sessions("latest", index) if _channel("latest").exists() else ([], [])
     data = examples(train, hp.max_length)
     baselines = Baselines(train, len(item_ids), train_ends)
@@ -203,7 +220,9 @@ def main(argv: list[str]) -> dict[str, object]:
 
     curves = fit(members, data, hp, validate)
     started = time.perf_counter()
-    metrics = _judge(recommend, validation, baselines, champion, item_ids)
+    judged = _judged(validation, validation_ends, champion)
+    logs.log(logger, "judging", **judged["summary"])
+    metrics = _judge(recommend, judged["sessions"], baselines, champion, item_ids)
     evaluation_seconds = round(time.perf_counter() - started, 1)
     gate = registry.gate(metrics, champion_version)
     logs.log(logger, "evaluated", metrics=metrics, gate=gate)
@@ -232,6 +251,7 @@ def main(argv: list[str]) -> dict[str, object]:
         "hyperparameters": hp.to_hyperparameters(),
         "metrics": metrics,  # the gate's: of the members trained without the latest day
         "gate": gate,
+        "judged": judged["summary"],  # the validation sessions the gate's metrics are on
         "learning_curves": curves,
         "served_training": {  # the served members' own training, after the gate
             "with_latest_day": bool(refit["seconds"]),

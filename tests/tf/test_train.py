@@ -24,6 +24,7 @@ from shoprec.serving import SessionRecommender
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 TRAIN = Path(__file__).parents[2] / "sagemaker" / "training" / "train.py"
+V1_DATA_UNTIL = "1970-01-01T02:48:19"  # 10,099 s
 
 
 def _sessions(rng: random.Random, count: int, items: range) -> list[list[str]]:
@@ -42,10 +43,17 @@ def _sessions(rng: random.Random, count: int, items: range) -> list[list[str]]:
 
 
 def _train(
-    root: Path, version: str, items: range, fresh: range, champion: Path | None = None, epochs=3
+    root: Path,
+    version: str,
+    items: range,
+    fresh: range,
+    champion: Path | None = None,
+    data_until: str | None = None,
+    epochs: int = 3,
 ) -> Path:
     """One SageMaker-style run: channels on disk, ``SM_*`` variables, train.py's main. The
-    latest day also walks over ``fresh``, items that no training session has."""
+    latest day also walks over ``fresh``, items that no training session has; ``data_until``:
+    the end of the training set's window, as its manifest (the lineage channel) says."""
     rng = random.Random(version)
     train, validation = _sessions(rng, 1500, items), _sessions(rng, 200, items)
     latest = validation + _sessions(rng, 300, range(items.start, fresh.stop))
@@ -65,7 +73,10 @@ def _train(
         env[f"SM_CHANNEL_{name.upper()}"] = str(root / version / "input" / name)
     lineage = root / version / "input" / "lineage"
     lineage.mkdir()
-    (lineage / "manifest.json").write_text(json.dumps({"source_partitions": ["event_date=x"]}))
+    training_set = {"source_partitions": ["event_date=x"]}
+    if data_until:
+        training_set["window"] = {"to": data_until}
+    (lineage / "manifest.json").write_text(json.dumps(training_set))
     env["SM_CHANNEL_LINEAGE"] = str(lineage)
     env["SM_CHANNEL_CHAMPION"] = str(champion or root / "no-champion")
     with pytest.MonkeyPatch.context() as patch:
@@ -93,9 +104,10 @@ def _channel(sessions: list[list[str]], first_end: int = 0) -> pa.Table:
 def cycles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Day N trains on items 1000..1059, and its latest day brings 1060..1064; day N+1
     warm-starts from it, trains on 1010..1069 (1000..1009 have left the window) and its
-    latest day brings 1070..1074."""
+    latest day brings 1070..1074. Day N's data ends amid day N+1's validation sessions (ends
+    10,000..10,199 s): the gate of N+1 judges on the 100 that end later."""
     root = tmp_path_factory.mktemp("sm")
-    first = _train(root, "v1", range(1000, 1060), range(1060, 1065))
+    first = _train(root, "v1", range(1000, 1060), range(1060, 1065), data_until=V1_DATA_UNTIL)
     return first, _train(root, "v2", range(1010, 1070), range(1070, 1075), champion=first)
 
 
@@ -118,7 +130,8 @@ def test_writes_model_artifacts_report_and_an_honest_manifest(cycles):
         len(curves["loss"]) == len(curves["hr@20"]) == 3 and curves["loss"][-1] < curves["loss"][0]
     )
     lineage = manifest["lineage"]
-    assert lineage["training_set"] == {"source_partitions": ["event_date=x"]}
+    assert lineage["training_set"]["source_partitions"] == ["event_date=x"]
+    assert manifest["judged"] == {"sessions": 200, "of": 200, "after": None}  # no champion
     assert lineage["seed"] == 42 and lineage["warm_start_from"] is None
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", lineage["code_version"])  # this checkout
     assert manifest["gate"]["champion_version"] is None
@@ -158,7 +171,9 @@ def test_the_second_cycle_warm_starts_and_the_vocabulary_follows_the_window(cycl
     assert manifest["gate"]["champion_version"] == "v1"
     assert set(manifest["gate"]["scores"]) - {"vsknn", "vsknn_idf"} == {"model", "champion"}
     champion, model = manifest["metrics"]["champion"], manifest["metrics"]["model"]
-    assert champion["predictions"] == model["predictions"]  # the same validation data
+    assert champion["predictions"] == model["predictions"]  # the same validation data:
+    # the sessions the champion has not trained on
+    assert manifest["judged"] == {"sessions": 100, "of": 200, "after": V1_DATA_UNTIL}
     assert model["hr@20"] > champion["hr@20"]  # it learned the new items the champion lacks
     served = SessionRecommender.load(second)
     assert served.recommend(["1066"], 5).tier == "model"

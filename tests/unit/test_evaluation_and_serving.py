@@ -120,3 +120,13 @@ def test_vsknn_similar_items_are_those_sharing_sessions_first(tmp_path):
     floor = serving.load(write_tiny_model(tmp_path, "v1", {"serve": "vsknn"}))
     result = floor.similar("d", 2)  # d shares its one session with e only
     assert result.items[0] == ("e", 1.0) and result.because == ["d", None]
+
+
+def test_a_model_is_judged_on_the_sessions_that_end_after_its_data():
+    from shoprec.evaluation import ending_after
+
+    sessions, ends = [[1, 2], [2, 3], [3, 4]], [100.0, 200.0, 300.0]
+    assert ending_after(sessions, ends, None) == sessions
+    assert ending_after(sessions, ends, "1970-01-01T00:03:20") == [[3, 4]]  # 200 s: not after
+    assert ending_after(sessions, ends, "1970-01-01T00:01:40+00:00") == [[2, 3], [3, 4]]
+    assert ending_after(sessions, ends, "1970-01-01T01:00:00+01:00") == sessions  # 0 s
