@@ -77,3 +77,15 @@ def test_top_k_of_a_wide_catalogue_equals_a_stable_sort_of_every_column():
     popularity = rng.permutation(width) + 1
     expected = popularity[np.argsort(-scores[:, popularity], axis=1, kind="stable")[:, :20]]
     np.testing.assert_array_equal(top_k(scores, popularity, 20), expected)
+
+
+@pytest.mark.parametrize("scored", [3, 50])  # fewer and more than k scored items per row
+def test_top_k_of_sparse_scores_equals_a_stable_sort_of_every_column(scored):
+    rng = np.random.default_rng(scored)
+    width = 3 * SORTED_WIDTH
+    scores = np.zeros((6, width + 1))
+    for row in range(1, 6):  # row 0 scores nothing: the popular order
+        scores[row, rng.integers(1, width + 1, scored)] = rng.integers(1, 4, scored)
+    popularity = rng.permutation(width) + 1
+    expected = popularity[np.argsort(-scores[:, popularity], axis=1, kind="stable")[:, :20]]
+    np.testing.assert_array_equal(top_k(scores, popularity, 20), expected)
