@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import resource
@@ -58,6 +59,7 @@ EVALUATED_SESSIONS = 1_000  # validation sessions the evaluation ranks the catal
 TRAINING_EXAMPLES = 20_000  # examples of the training sample
 SERVING_CATALOGUES = (100_000, 1_000_000)
 SERVING_REQUESTS = 20
+LANDING_BATCH = 20_000  # lines the collector parses, publishes and lands at a time
 
 
 def _progress(message: str) -> None:
@@ -117,18 +119,22 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         lines = events = 0
         for path in _log_files(args.work):
             key = f"incoming/source=weblog/{path.parent.name}/{path.name}"
-            parsed, offset = [], 0
-            with path.open("rb") as handle:
-                for raw in handle:
-                    line = raw.decode().rstrip("\n")
-                    parsed.append(parse(line, f"{key}@{offset}", f"{key}@{offset}"))
-                    offset += len(raw)
-            found = [event for event in parsed if isinstance(event, Event)]
-            name = f"{path.parent.name}-{path.stem}"
-            with (args.work / "records" / f"{name}.jsonl").open("w") as out:
-                out.writelines(event.to_json() + "\n" for event in found)
-            (args.work / "landing" / f"{name}.csv").write_text(csv_text(found))
-            lines, events = lines + len(parsed), events + len(found)
+            name, offset = f"{path.parent.name}-{path.stem}", 0
+            with (
+                path.open("rb") as handle,
+                (args.work / "records" / f"{name}.jsonl").open("w") as records,
+            ):
+                for number, batch in enumerate(itertools.batched(handle, LANDING_BATCH)):
+                    parsed = []
+                    for raw in batch:
+                        position = f"{key}@{offset}"
+                        parsed.append(parse(raw.decode().rstrip("\n"), position, position))
+                        offset += len(raw)
+                    found = [event for event in parsed if isinstance(event, Event)]
+                    records.writelines(event.to_json() + "\n" for event in found)
+                    landing = args.work / "landing" / f"{name}-{number:04d}.csv"
+                    landing.write_text(csv_text(found))
+                    lines, events = lines + len(parsed), events + len(found)
         return lines, events
 
     def raw() -> int:
@@ -161,6 +167,7 @@ def _spark(name: str):
         SparkSession.builder.master("local[2]")
         .appName(name)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "3g")
