@@ -332,9 +332,9 @@ def training(args: argparse.Namespace) -> dict[str, Any]:
 
     train, _, _, catalogue = _training_data(args.work)
     hp = TrainingHyperparameters(model_version="bench", data_run="bench", epochs=2, members=1)
-    everything = examples(train, hp.max_length)
-    chosen = slice(0, TRAINING_EXAMPLES)
-    x, y = everything[0][chosen], everything[1][chosen]
+    total = 2 * sum(len(s) - 1 for s in train)  # examples(): each session both ways
+    enough = int(np.searchsorted(np.cumsum([2 * (len(s) - 1) for s in train]), TRAINING_EXAMPLES))
+    x, y = examples(train[: enough + 1], hp.max_length)
     measured = {}
     for size in (max(catalogue // 10, 2), catalogue):
         data = (np.where(x > 0, (x - 1) % (size - 1) + 1, 0), (y - 1) % (size - 1) + 1)
@@ -344,10 +344,10 @@ def training(args: argparse.Namespace) -> dict[str, Any]:
         rate = len(y) / curves["seconds"][-1]  # the second epoch: compiled already
         measured[str(size - 1)] = {
             "examples_per_second": round(rate, 1),
-            "epoch_seconds_all_examples": round(len(everything[1]) / rate, 1),
+            "epoch_seconds_all_examples": round(total / rate, 1),
         }
     return {
-        "examples": len(everything[1]),
+        "examples": total,
         "sampled_examples": len(y),
         "softmax": "full (every item, every example)",
         "by_catalogue": measured,

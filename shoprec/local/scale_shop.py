@@ -61,9 +61,8 @@ class ScaleShop:
         overall = self._cumulative(self.items)
         per_category = -(-self.items // self.categories)  # item rank = category + j·categories
         within = self._cumulative(per_category)
-        arrival_gap = (
-            self.days * 86_400.0 * self.mean_length / self.events
-        )  # mean seconds between sessions
+        # mean seconds between session arrivals
+        arrival_gap = self.days * 86_400.0 * self.mean_length / self.events
 
         def draw(cumulative: list[float]) -> int:
             return bisect.bisect(cumulative, rng.random() * cumulative[-1])
