@@ -10,12 +10,13 @@ export API_PORT
 DATASET ?=
 
 .PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback replay test \
-	bench lint clean synth openapi
+	bench bench-scale lint clean synth openapi
 
 help:
 	@echo "make demo    set up, start the local cloud and Airflow, a cycle per shop day, serve the API"
 	@echo "make test    every test (unit, Spark, TensorFlow, Airflow, integration)"
 	@echo "make bench   benchmarks (JSON), on ../shared/data where it exists"
+	@echo "make bench-scale [SCALE=1000000] [ITEMS=100000]   every stage at a real shop's volume (JSON)"
 	@echo "make synth   every stack's template in cdk.out/ (offline; ENV=dev|prod|local)"
 	@echo "make cycle   the shop's next day arrives and a cycle runs now (on the scheduler)"
 	@echo "make deliver FILE=<log> HOST=<host>   ship a log file into the local lake"
@@ -83,6 +84,10 @@ bench: setup ## JSON on stdout (progress on stderr); the model benchmarks skip w
 	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/search_collectors.py
 	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do \
 		$(BENCH_CLOUD) .venvs/ml/bin/python $$script || exit 1; done
+
+bench-scale: setup ## the scale generator's events through every stage, each beside its anchor
+	@.venvs/lambda/bin/python bench/scale.py --events $(or $(SCALE),1000000) \
+		--items $(or $(ITEMS),100000) --work $(CURDIR)/.run/bench-scale
 
 synth: venvs cdk-cli ## offline: no credentials, no AWS calls
 	@rm -rf cdk.out && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} cdk-cli/node_modules/.bin/cdk synth \

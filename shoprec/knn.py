@@ -33,11 +33,16 @@ def _csr(rows: np.ndarray, columns: np.ndarray, count: int) -> tuple[np.ndarray,
     return indptr, columns[order].astype(np.int32)
 
 
-def _gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The concatenated CSR rows ``rows`` (as positions into ``indices``)."""
+def row_positions(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The positions (into a CSR layout's column and value arrays) of rows ``rows``, in turn."""
     starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
     offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    return indices[np.arange(lengths.sum()) + offsets]
+    return np.arange(lengths.sum()) + offsets
+
+
+def _gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The concatenated CSR rows ``rows``."""
+    return indices[row_positions(indptr, rows)]
 
 
 @dataclass(frozen=True)

@@ -81,12 +81,14 @@ def _rejection_reason(rec: Column) -> Column:
 
 def parse_records(kafka_rows: DataFrame) -> tuple[DataFrame, DataFrame]:
     """(events with event_date, rejected rows with raw value, reason and Kafka position)."""
+    raw = F.col("value").cast("string")
     parsed = kafka_rows.select(
-        F.col("value").cast("string").alias("raw"),
+        raw.alias("raw"),
         "topic",
         "partition",
         "offset",
-    ).withColumn("rec", F.from_json("raw", _RECORD_DDL, {"mode": "PERMISSIVE"}))
+        F.explode(F.array(F.from_json(raw, _RECORD_DDL, {"mode": "PERMISSIVE"}))).alias("rec"),
+    )
     rec = F.col("rec")
     # Version 1 records predate session_source: theirs was always the cookie.
     version_one = F.when(rec["v"] == 1, F.lit(SessionSource.COOKIE.value))

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+from shoprec import baselines as baselines_module
 from shoprec.baselines import Baselines
-from shoprec.ranking import top_k
+from shoprec.ranking import SORTED_WIDTH, top_k
 
 pytestmark = pytest.mark.unit
 # Items 1..5 (0 is padding). Popularity: 2 (4 clicks) > 1 (3) > 3 (3, later id) > 4 (1) > 5 (0).
@@ -45,3 +46,46 @@ def test_vsknn_by_hand():
 def test_vsknn_keeps_only_the_k_most_similar_neighbours():
     knn = Baselines(TRAIN, catalogue=6, session_times=TIMES, knn_k=1, knn_sample=10)
     assert knn.scores("vsknn", [[3, 4]])[0].tolist() == pytest.approx([0, 0, 1.5, 1.5, 1.5, 0])
+
+
+def _dense_rules(train, catalogue, steps):
+    """SR's rules as the definition reads, one pair at a time into a dense matrix."""
+    rules = np.zeros((catalogue, catalogue))
+    for session in train:
+        for d in range(1, steps + 1):
+            for a, b in zip(session[:-d], session[d:], strict=False):
+                rules[a, b] += 1.0 / d
+    return rules
+
+
+def test_sparse_rules_equal_the_dense_definition_exactly(monkeypatch):
+    rng = np.random.default_rng(5)
+    train = [rng.integers(1, 40, rng.integers(1, 15)).tolist() for _ in range(300)]
+    monkeypatch.setattr(baselines_module, "RULE_PAIRS", 200)  # many reductions
+    knn = Baselines(train, catalogue=40, session_times=range(300), sr_steps=4)
+    assert 0 < knn.rules.nonzeros < 40 * 40
+    expected = _dense_rules(train, 40, 4)
+    np.testing.assert_array_equal(knn.scores("sr", [[i] for i in range(40)]), expected)
+
+
+def test_top_k_of_a_wide_catalogue_equals_a_stable_sort_of_every_column():
+    rng = np.random.default_rng(1)
+    width = 3 * SORTED_WIDTH
+    scores = rng.integers(0, 3, (4, width + 1)).astype(np.float64)  # many ties
+    scores[0] = 0.0
+    scores[1, rng.integers(0, width, 5)] = 9.0
+    popularity = rng.permutation(width) + 1
+    expected = popularity[np.argsort(-scores[:, popularity], axis=1, kind="stable")[:, :20]]
+    np.testing.assert_array_equal(top_k(scores, popularity, 20), expected)
+
+
+@pytest.mark.parametrize("scored", [3, 50])  # fewer and more than k scored items per row
+def test_top_k_of_sparse_scores_equals_a_stable_sort_of_every_column(scored):
+    rng = np.random.default_rng(scored)
+    width = 3 * SORTED_WIDTH
+    scores = np.zeros((6, width + 1))
+    for row in range(1, 6):  # row 0 scores nothing: the popular order
+        scores[row, rng.integers(1, width + 1, scored)] = rng.integers(1, 4, scored)
+    popularity = rng.permutation(width) + 1
+    expected = popularity[np.argsort(-scores[:, popularity], axis=1, kind="stable")[:, :20]]
+    np.testing.assert_array_equal(top_k(scores, popularity, 20), expected)
