@@ -65,7 +65,7 @@ TABLE = f"{CATALOG}.db.events"
 
 @dataclass(frozen=True)
 class Size:
-    history: int = 500_000  # ~8 minutes on a busy 2-core machine
+    history: int = 500_000  # 10 minutes on this 2-core machine under load (docs/iceberg.md)
     batches: int = 8
     batch_rows: int = 20_000
 
