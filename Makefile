@@ -82,6 +82,7 @@ BENCH_CLOUD := SHOPREC_RUN_DIR=$(CURDIR)/.run/bench LOCALSTACK_PORT=4620 KAFKA_P
 bench: setup ## JSON on stdout (progress on stderr); the model benchmarks skip without ../shared/data
 	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/collector.py
 	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/search_collectors.py
+	@$(BENCH_CLOUD) .venvs/glue/bin/python bench/dedupe.py
 	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do \
 		$(BENCH_CLOUD) .venvs/ml/bin/python $$script || exit 1; done
 
