@@ -6,11 +6,11 @@ into two tables that start from the same history, batch by batch (the two altern
 goes first):
 
 * current: the job's micro-batch step, the real ``new_events`` (drop in-batch repeats, then
-  anti-join against the staged partitions of the batch's event dates), then the append
-  partitioned by source/event_type/event_date (the catalogue update is not timed);
-* current, clustered: the same, its new rows shuffled by partition before the append (one
-  file per partition and batch, as Iceberg writes them): how much of the difference is the
-  number of files;
+  anti-join against the staged partitions of the batch's event dates), then the job's
+  ``append_events``: shuffled by partition, appended partitioned by
+  source/event_type/event_date (the catalogue update is not timed);
+* unclustered: the same without the shuffle (the job until 2026-12-01: one file per partition
+  and input split), which this bench showed to be most of the gap to Iceberg;
 * iceberg: Iceberg 1.7.1 (as on Glue 5.0; jar set ``tools/jars/iceberg``, a Hadoop catalog on a
   local warehouse), the batch's in-batch repeats dropped by the same ``new_events``, then
   ``MERGE INTO ... WHEN NOT MATCHED THEN INSERT *`` on event_id, the target pruned to the
@@ -50,7 +50,7 @@ from shoprec.schema import (
     Source,
     UserAgentClass,
 )
-from shoprec.spark.staging import new_events
+from shoprec.spark.staging import append_events, new_events
 
 DAYS = 10  # of history; batches bring events of its last two days (late and current ones)
 START_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
@@ -167,15 +167,15 @@ def event_dates(batch: DataFrame) -> list[str]:
 
 
 def stage_current(spark: SparkSession, path: str, batch: DataFrame, clustered: bool) -> int:
-    """The staging job's step for one micro-batch (glue_jobs/stage_events/job.py); clustered:
-    its new rows first shuffled by partition, one file per partition and batch, as Iceberg's
-    default (hash) write distribution does."""
+    """The staging job's step for one micro-batch (glue_jobs/stage_events/job.py); not
+    clustered: its append without the shuffle by partition, as the job wrote until it had it."""
     existing = spark.read.parquet(path).where(F.col("event_date").isin(event_dates(batch)))
     fresh = new_events(batch, existing).persist()
     staged = fresh.count()
-    if staged:
-        rows = fresh.repartition(*PARTITIONS) if clustered else fresh
-        rows.write.mode("append").partitionBy(*PARTITIONS).parquet(path)
+    if staged and clustered:
+        append_events(fresh, path)
+    elif staged:
+        fresh.write.mode("append").partitionBy(*PARTITIONS).parquet(path)
     fresh.unpersist()
     return staged
 
@@ -286,7 +286,7 @@ def main() -> dict[str, object]:
     with tempfile.TemporaryDirectory(dir=RUN_DIR, prefix="dedupe-") as tmp:
         spark = _spark(Path(tmp) / "warehouse")
         spark.sparkContext.setLogLevel("ERROR")
-        paths = {name: str(Path(tmp) / name) for name in ("current", "clustered")}
+        paths = {name: str(Path(tmp) / name) for name in ("current", "unclustered")}
         _progress(f"history: {size.history} rows over {DAYS} days, one file per partition")
         history = events(spark.range(size.history), size.history).repartition(*PARTITIONS)
         history.cache()
@@ -303,8 +303,8 @@ def main() -> dict[str, object]:
         ).create()
         history.unpersist()
         approaches = {
-            "current": lambda batch: stage_current(spark, paths["current"], batch, False),
-            "clustered": lambda batch: stage_current(spark, paths["clustered"], batch, True),
+            "current": lambda batch: stage_current(spark, paths["current"], batch, True),
+            "unclustered": lambda batch: stage_current(spark, paths["unclustered"], batch, False),
             "iceberg": lambda batch: stage_iceberg(spark, batch),
         }
         timings: dict[str, list[float]] = {name: [] for name in approaches}
@@ -323,14 +323,14 @@ def main() -> dict[str, object]:
         expected = size.distinct_ids()
         batch_days = [date_of_day(d) for d in (DAYS - 2, DAYS - 1)]
         last_day = batch_days[-1]
-        current, clustered = (
+        current, unclustered = (
             {
                 "batch_seconds": _seconds(timings[name]),
                 "files": _file_summary(_files_current(Path(paths[name])), batch_days),
                 "read_day": read_day(lambda name=name: spark.read.parquet(paths[name]), last_day),
                 **_exact(spark.read.parquet(paths[name]), expected),
             }
-            for name in ("current", "clustered")
+            for name in ("current", "unclustered")
         )
         iceberg = {
             "batch_seconds": _seconds(timings["iceberg"]),
@@ -359,7 +359,7 @@ def main() -> dict[str, object]:
             "batch_seconds_last": _ratio(iceberg, other, "batch_seconds", "last"),
             "read_day_seconds": _ratio(iceberg, other, "read_day", "seconds"),
         }
-        for name, other in (("current", current), ("current_clustered", clustered))
+        for name, other in (("current", current), ("unclustered", unclustered))
     }
     result = {
         "size": asdict(size)
@@ -369,7 +369,7 @@ def main() -> dict[str, object]:
             "fresh_per_batch": size.fresh,
         },  # fmt: skip
         "current": current,
-        "current_clustered": clustered,
+        "unclustered": unclustered,
         "iceberg": iceberg,
         "iceberg_over": ratio,
     }

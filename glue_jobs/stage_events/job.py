@@ -26,6 +26,7 @@ from shoprec.schema import PARTITION_COLUMNS, EventType
 from shoprec.spark import search_labels
 from shoprec.spark.session import get_spark
 from shoprec.spark.staging import (
+    append_events,
     ensure_table,
     kafka_options,
     new_events,
@@ -84,7 +85,7 @@ def main(argv: list[str]) -> dict[str, object]:
         # ``fresh``, whose anti-join against the staged path would then find nothing new.
         partitions = [tuple(r) for r in events.select(*partition_names).distinct().collect()]
         if staged:
-            fresh.write.mode("append").partitionBy(*partition_names).parquet(events_uri)
+            append_events(fresh, events_uri)
         failpoint("staged_before_catalogue")
         register_partitions(spark, args.database, args.table, events_uri, partitions)
         quarantined = rejected.count()

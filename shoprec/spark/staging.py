@@ -112,6 +112,15 @@ def new_events(events: DataFrame, existing: DataFrame | None) -> DataFrame:
     return unique.join(existing.select("event_id"), on="event_id", how="left_anti")
 
 
+def append_events(fresh: DataFrame, location: str) -> None:
+    """Append new events under ``location`` partitioned by ``PARTITION_COLUMNS``, shuffled by
+    partition first: one file per partition and batch (an unshuffled append writes one per
+    partition and input split; bench/dedupe.py measured 33 files a partition after 8 batches
+    against 9, and 17.9 s a batch against 11.7 s, docs/iceberg.md)."""
+    names = [name for name, _ in PARTITION_COLUMNS]
+    fresh.repartition(*names).write.mode("append").partitionBy(*names).parquet(location)
+
+
 def ensure_table(spark: SparkSession, database: str, table: str, location: str) -> None:
     """Create the catalogue table (columns from the event schema) if it does not exist, and
     point it at ``location`` (tables catalogued before with an ``s3a://`` location move)."""
