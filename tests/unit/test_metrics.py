@@ -1,5 +1,5 @@
 """The one naming scheme: what each stage's summary emits, the Lambdas' EMF documents as
-CloudWatch extracts them."""
+CloudWatch extracts them, and the alarm conditions built on the scheme."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import time
 import pytest
 
 from shoprec import emf, metrics
+from shoprec.alarms import LOCAL_THRESHOLDS, alarm_specs
+from shoprec.deployment import COLLECTED_SOURCES
 from shoprec.local import emf as local_emf
 
 pytestmark = pytest.mark.unit
@@ -99,3 +101,18 @@ def test_a_collectors_emf_document_becomes_the_same_datums(capsys):
         ("Filtered", 1.0, "Count"),
         ("Bytes", 900.0, "Bytes"),
     }
+
+
+def test_the_alarms_watch_metrics_of_the_scheme_under_unique_names():
+    specs = alarm_specs(LOCAL_THRESHOLDS)
+    assert len({spec.name for spec in specs}) == len(specs)
+    assert all(spec.metric in metrics.METRICS for spec in specs)
+    for source in COLLECTED_SOURCES:
+        for kind in ("quarantine-ratio", "silent-source", "oldest-pending"):
+            assert f"{kind}-{source}" in {spec.name for spec in specs}
+    by_name = {spec.name: spec for spec in specs}
+    assert by_name["api-5xx-rate"].threshold == LOCAL_THRESHOLDS.api_5xx_percent / 100
+    assert by_name["no-new-champion"].threshold == pytest.approx(
+        LOCAL_THRESHOLDS.no_champion_cycles * LOCAL_THRESHOLDS.cycle_hours
+    )
+    assert by_name["api-latency-p99"].percentile
