@@ -78,6 +78,18 @@ METRICS = {
 ENV_VARIABLE = "SHOPREC_ENV"  # the environment's name, in each Lambda's environment
 
 
+# SageMaker's metric definitions: regular expressions over train.py's log (its epoch lines,
+# its summary line), which SageMaker shows in the console as the job's metrics.
+SAGEMAKER_METRIC_DEFINITIONS = [
+    {"Name": "train:loss", "Regex": r"epoch \d+/\d+: loss ([0-9.]+)"},
+    *(
+        {"Name": f"{member}:{name}", "Regex": rf'"{member}": \{{[^}}]*"{name}": ([0-9.eE-]+)'}
+        for member in ("model", "vsknn")
+        for name in (HIT_RATE, MRR)
+    ),
+]
+
+
 def environment() -> str:
     return os.environ.get(ENV_VARIABLE, "local")
 
