@@ -14,6 +14,7 @@ from shoprec.alarms import AlarmSpec
 
 ALARM = "ALARM"
 MINUTE = 60
+BUCKET = 300  # LocalStack answers GetMetricData bucket by bucket: few buckets, quick answers
 LOCAL_STATISTIC = "Maximum"  # for a percentile, which LocalStack does not compute
 
 
@@ -65,10 +66,10 @@ def latest(
     stage: str,
     source: str,
     names: Iterable[str],
-    window_seconds: float = 86400,
+    window_seconds: float = 6 * 3600,
 ) -> dict[str, tuple[float, float]]:
-    """Per metric, (the latest datapoint's time, its value) within the window: one
-    GetMetricData query per metric, minute by minute."""
+    """Per metric, (the start of its latest five minutes with data, their value) within
+    the window."""
     names = list(names)
     dims = [
         {"Name": k, "Value": v} for k, v in metrics.dimensions(stage, source, environment).items()
@@ -79,7 +80,7 @@ def latest(
             "Id": f"m{i}",
             "MetricStat": {
                 "Metric": {"Namespace": metrics.NAMESPACE, "MetricName": name, "Dimensions": dims},
-                "Period": MINUTE,
+                "Period": BUCKET,
                 "Stat": "Maximum" if metrics.METRICS[name].unit != "Count" else "Sum",
             },
         }
@@ -133,7 +134,7 @@ def report(
         ]
         values = latest(cloudwatch, environment, stage, source, STAGE_LINES[stage])
         if values:
-            newest = max(t for t, _ in values.values()) + MINUTE  # the end of its minute
+            newest = max(t for t, _ in values.values()) + BUCKET  # the end of its bucket
             ago = f"; data of {max(0, int(time.time() - newest))}s ago: "
             shown = ", ".join(f"{name} {value:g}" for name, (_, value) in values.items())
         else:

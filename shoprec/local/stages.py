@@ -150,8 +150,10 @@ def collect(run_id: str, source: str = "weblog", cutoff: float | None = None) ->
     sweep finds what no notification announced, the queue is drained through the handler as
     Lambda's event source mapping would, then the run's objects are accounted for."""
     if source in PULLED_SOURCES:  # the UBI documents indexed so far, from the watermark
-        return _run("lambda", ["-m", "shoprec.search.ubi_collector", run_id], stage_env(),
-                    "collect", "collect")  # fmt: skip
+        pulled = _run("lambda", ["-m", "shoprec.search.ubi_collector", run_id], stage_env(),
+                      "collect", "collect")  # fmt: skip
+        metrics.publish(metrics.collect_values(pulled), metrics.COLLECT, source)
+        return pulled
     cutoff = time.time() if cutoff is None else cutoff
     settings = collector_settings(source)
     env = stage_env() | settings.to_env()
