@@ -15,6 +15,7 @@ from chalice import Chalice, Response
 
 from chalicelib import schemas
 from chalicelib.champion import ChampionHolder, NoChampion
+from chalicelib.observability import middleware
 from chalicelib.openapi import document, documented
 from chalicelib.requests import (
     BadRequest,
@@ -37,6 +38,9 @@ def champion() -> ChampionHolder:
     return ChampionHolder(
         aws.quick_client("s3"), LakeLayout(settings.lake_bucket), settings.champion_refresh_seconds
     )
+
+
+app.register_middleware(middleware(lambda: champion().current()), "http")
 
 
 def _error(status: int, message: str, field: str | None = None) -> Response:

@@ -20,6 +20,7 @@ from stacks.api import ApiStack  # noqa: E402
 from stacks.data_lake import DataLakeStack  # noqa: E402
 from stacks.ingestion import IngestionStack  # noqa: E402
 from stacks.local_edge import LocalEdgeStack  # noqa: E402
+from stacks.monitoring import MonitoringStack  # noqa: E402
 from stacks.network import NetworkStack  # noqa: E402
 from stacks.orchestration import OrchestrationStack  # noqa: E402
 from stacks.processing import ProcessingStack  # noqa: E402
@@ -41,7 +42,7 @@ def _aws(app: cdk.App, config: EnvironmentConfig, lake: DataLakeStack) -> None:
         app, name("processing"), config=config, vpc=vpc, lake=lake, streaming=streaming
     )
     training = TrainingStack(app, name("training"), config=config, lake=lake)
-    OrchestrationStack(
+    orchestration = OrchestrationStack(
         app,
         name("orchestration"),
         config=config,
@@ -52,6 +53,7 @@ def _aws(app: cdk.App, config: EnvironmentConfig, lake: DataLakeStack) -> None:
         collectors=dict(ingestion.collectors),
     )
     ApiStack(app, name("api"), config=config, lake=lake)
+    MonitoringStack(app, name("monitoring"), config=config, topic=orchestration.failures)
 
 
 def build(app: cdk.App) -> cdk.App:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from shoprec.alarms import LOCAL_THRESHOLDS, AlarmThresholds
 from shoprec.continuous import TrainingPolicy
 from shoprec.deployment import Deployment
 
@@ -43,6 +44,7 @@ class EnvironmentConfig:
     mwaa_public_webserver: bool
     api_limits: ApiLimits
     training_policy: TrainingPolicy  # when a cycle trains, its daily cap and window (MWAA options)
+    alarms: AlarmThresholds  # the operations alarms' bounds (README: Operations)
 
     @property
     def deployment(self) -> Deployment:
@@ -69,6 +71,16 @@ _DEV = EnvironmentConfig(
     mwaa_public_webserver=True,
     api_limits=ApiLimits(rate_per_second=10, burst=20, requests_per_day=10_000),
     training_policy=TrainingPolicy(max_training_minutes_per_day=60, window_days=14),
+    alarms=AlarmThresholds(
+        quarantine_percent=5.0,
+        silent_source_seconds=86_400,  # a day's run without a line
+        oldest_pending_minutes=60,
+        kafka_lag_messages=100_000,
+        no_champion_cycles=7,
+        cycle_hours=24,  # the DAG's daily schedule
+        api_p99_ms=500,
+        api_5xx_percent=1.0,
+    ),
 )
 
 ENVIRONMENTS = {
@@ -93,8 +105,18 @@ ENVIRONMENTS = {
         mwaa_public_webserver=False,
         api_limits=ApiLimits(rate_per_second=500, burst=1000, requests_per_day=50_000_000),
         training_policy=TrainingPolicy(max_training_minutes_per_day=240, window_days=30),
+        alarms=AlarmThresholds(
+            quarantine_percent=2.0,
+            silent_source_seconds=86_400,
+            oldest_pending_minutes=30,
+            kafka_lag_messages=1_000_000,
+            no_champion_cycles=3,
+            cycle_hours=24,
+            api_p99_ms=300,
+            api_5xx_percent=0.5,
+        ),
     ),
-    "local": replace(_DEV, name="local"),
+    "local": replace(_DEV, name="local", alarms=LOCAL_THRESHOLDS),
 }
 
 

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the shared package (the SDK still wins: sagemaker/ is no package)
 
 from shoprec.layout import LakeLayout  # noqa: E402
+from shoprec.metrics import SAGEMAKER_METRIC_DEFINITIONS  # noqa: E402
 
 TEMPLATE = REPO / "shoprec" / "orchestration" / "training_job.json"
 REGION = "us-east-1"  # only where the SDK needs one: the images' tags are the same everywhere
@@ -97,6 +98,7 @@ def request(version: str) -> dict[str, Any]:
         disable_profiler=True,
         debugger_hook_config=False,
         container_log_level=20,
+        metric_definitions=SAGEMAKER_METRIC_DEFINITIONS,  # the console's view of train.py's log
         sagemaker_session=_session(placeholder["region"]),
     )
     config = training_config(

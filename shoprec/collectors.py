@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from shoprec.contracts import CollectorSettings
-from shoprec.ingest.collector import Collector
+from shoprec.ingest.collector import Collector, log
 from shoprec.ingest.lines import LineParser
 from shoprec.privacy import ClientHasher, client_hash_key
 from shoprec.schema import Source
@@ -44,6 +44,7 @@ def _from_lambda_environment() -> Collector:
     return collector_from_env(os.environ)
 
 
+@log.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Every object collector Lambda's entry point: SQS batches of object-created
     notifications (and the collector's own continuations), and the scheduled sweep."""

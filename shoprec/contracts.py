@@ -132,6 +132,7 @@ class CollectorSettings(KafkaSettings):
     tail_grace_seconds: int = 3600  # an unterminated last line waits this long for the rest
     sweep_min_age_seconds: int = 300  # the sweep leaves younger objects to their notification
     publish_timeout_seconds: int = 60
+    env: str = "local"  # the deployment (dev, prod): the metrics' Environment dimension
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +141,7 @@ class ApiSettings(EnvContract):
 
     lake_bucket: str
     champion_refresh_seconds: int = 60
+    env: str = "local"  # the deployment (dev, prod): the metrics' Environment dimension
 
 
 @dataclasses.dataclass(frozen=True)

@@ -58,6 +58,10 @@ class ChampionHolder:
             raise NoChampion(self._why_none)
         return self._model
 
+    def current(self) -> serving.Recommender | None:
+        """The model in memory now, without a refresh."""
+        return self._model
+
     def _due(self) -> bool:
         return time.monotonic() >= self._next_check
 

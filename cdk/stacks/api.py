@@ -79,7 +79,7 @@ class ApiStack(Stack):
             ],
         )
         lake.grant(self.role, read=[LakeLayout.MODELS_PREFIX])
-        self.settings = ApiSettings(lake_bucket=lake.bucket.bucket_name)
+        self.settings = ApiSettings(lake_bucket=lake.bucket.bucket_name, env=config.name)
         with _chalice_import_scope():
             self.chalice = Chalice(
                 self,

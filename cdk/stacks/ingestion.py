@@ -142,6 +142,7 @@ class IngestionStack(Stack):
             queue_url=queues.objects.queue_url,
             client_hash_secret=self.client_hash_key.secret_name,
             lease_seconds=int(TIMEOUT.to_seconds()),
+            env=self.config.name,
         )
         function = self._collector_function(
             source,
@@ -213,6 +214,7 @@ class IngestionStack(Stack):
             opensearch_url=self.search.url,
             opensearch_auth="iam",
             region=Aws.REGION,
+            env=self.config.name,
         )
         function = self._collector_function(
             source,

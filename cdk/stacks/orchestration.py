@@ -26,6 +26,7 @@ from components.bundles import REPO, mwaa_bucket, pins
 from components.nag import suppress
 from config import EnvironmentConfig
 from shoprec.layout import LakeLayout
+from shoprec.metrics import NAMESPACE
 from shoprec.orchestration import permissions
 from stacks.data_lake import DataLakeStack
 from stacks.processing import ProcessingStack
@@ -189,9 +190,9 @@ class OrchestrationStack(Stack):
             ),
             (["logs:DescribeLogGroups"], ["*"], None),  # no resource-level permissions
             (
-                ["cloudwatch:PutMetricData"],  # on * only, so limited to MWAA's namespace
+                ["cloudwatch:PutMetricData"],  # on * only, so limited to MWAA's and the loop's
                 ["*"],
-                {"StringEquals": {"cloudwatch:namespace": MWAA_METRICS_NAMESPACE}},
+                {"StringEquals": {"cloudwatch:namespace": [MWAA_METRICS_NAMESPACE, NAMESPACE]}},
             ),
             (
                 [

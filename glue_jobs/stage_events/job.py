@@ -28,6 +28,7 @@ from shoprec.spark.session import get_spark
 from shoprec.spark.staging import (
     append_events,
     ensure_table,
+    kafka_lag,
     kafka_options,
     new_events,
     parse_records,
@@ -120,6 +121,7 @@ def main(argv: list[str]) -> dict[str, object]:
             .start()
         )
         query.awaitTermination()
+        totals["kafka_lag"] = kafka_lag(query.lastProgress)
     else:  # nothing was ever published: nothing to stage
         logs.log(logger, "no topic yet", topic=args.topic)
     labels_uri = layout.uri(layout.SEARCH_LABELS_PREFIX, "s3a")

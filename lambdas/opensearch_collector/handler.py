@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shoprec import emf
 from shoprec.search.ubi_collector import OpenSearchCollectorSettings, UbiCollector
 
 log = Logger(service="opensearch-collector")
@@ -22,7 +23,10 @@ def _collector() -> UbiCollector:
     return UbiCollector(OpenSearchCollectorSettings.from_env(os.environ))
 
 
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    summary = _collector().summary(event.get("run_id", "scheduled"))
+    collector = _collector()
+    summary = collector.summary(event.get("run_id", "scheduled"))
+    emf.emit_counts(summary, collector.settings.source, collector.settings.env)
     log.info("collected", extra=summary)
     return summary

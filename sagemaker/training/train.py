@@ -282,6 +282,7 @@ def main(argv: list[str]) -> dict[str, object]:
     sample = [item_ids[i] for i in validation[0][:3]] if validation else popular[:3]
     summary = {"model_version": hp.model_version, "metrics": metrics, "gate": gate}
     summary["served_training"] = manifest["served_training"]
+    summary |= {k: manifest[k] for k in ("examples", "train_seconds")} | {"epochs": hp.epochs}
     summary["sample_session"] = sample  # a real session prefix, for the demo's sample request
     print(json.dumps({"train": summary}))
     return manifest

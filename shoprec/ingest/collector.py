@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from shoprec import aws
+from shoprec import aws, emf
 from shoprec.contracts import CollectorSettings
 from shoprec.ingest.engine import Budget, IngestConfig, Ingestor, Result
 from shoprec.ingest.lines import LineParser
@@ -34,6 +34,7 @@ from shoprec.ingest.streams import Ledger, Streams
 from shoprec.ingest.sweep import sweep
 from shoprec.kafka import Publisher
 from shoprec.layout import LakeLayout
+from shoprec.metrics import COLLECT
 
 log = Logger(service="collector")
 BUSY_RETRY_SECONDS = 60  # a stream held by another invocation is tried again after this
@@ -61,6 +62,7 @@ class Collector:
         )
         self.ledger = Ledger(self.store)
         self.publisher = Publisher(self.settings, self.settings.publish_timeout_seconds)
+        self.metrics = emf.lambda_metrics(COLLECT, self.settings.source, self.settings.env)
 
     def streams(self, owner: str) -> Streams:
         return Streams(self.store, owner, self.settings.lease_seconds)
@@ -102,13 +104,19 @@ class Collector:
                 raise  # the batch processor reports it: the message returns later
             for result in results:
                 log.info("object", extra=result.to_dict())
+                emf.add_counts(
+                    self.metrics, result.counts.to_dict(), self.settings.source, self.settings.env
+                )
 
-        return process_partial_response(
-            event=event,
-            record_handler=ingest,
-            processor=BatchProcessor(EventType.SQS),
-            context=context,
-        )
+        try:
+            return process_partial_response(
+                event=event,
+                record_handler=ingest,
+                processor=BatchProcessor(EventType.SQS),
+                context=context,
+            )
+        finally:
+            emf.flush(self.metrics)
 
     def handle(self, body: str, owner: str, budget: Budget) -> list[Result]:
         """Ingest the object versions one message announces (raises on failure)."""

@@ -79,6 +79,9 @@ def report(
         "cutoff": cutoff,
         "objects": dict(outcomes) | {"pending": len(still)},
         "pending": sorted(r.key for r in still),
+        "oldest_pending_seconds": round(
+            cutoff - min((r.modified for r in still), default=cutoff), 1
+        ),
         **totals.to_dict(),
         "balanced": totals.balanced and all(o["balanced"] for o in objects),
         "per_object": sorted(objects, key=lambda o: o["key"]),

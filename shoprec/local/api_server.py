@@ -19,6 +19,7 @@ import argparse
 import functools
 import os
 import socket
+import sys
 from collections.abc import Callable
 from urllib.parse import unquote
 
@@ -32,6 +33,8 @@ from chalice.local import (
     RouteMatcher,
     create_local_server,
 )
+
+from shoprec.local.emf import ForwardingStdout
 
 
 class DecodingRouteMatcher(RouteMatcher):
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     server.server.RequestHandlerClass = functools.partial(
         PromptHandler, app_object=config.chalice_app, config=config
     )
+    sys.stdout = ForwardingStdout(sys.stdout)  # the API's metrics, as CloudWatch Logs extracts them
     server.serve_forever()
 
 

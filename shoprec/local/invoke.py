@@ -24,6 +24,11 @@ class LocalContext:
     timeout_seconds: float = 900.0  # the Lambda maximum, as the collectors are deployed
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
+    memory_limit_in_mb: int = 1024
+
+    @property
+    def invoked_function_arn(self) -> str:  # Powertools' Logger records it
+        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
         return int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000)

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from shoprec.local import search_servers
 from shoprec.local.process import Service, port_open, recorded_pid, start, stop
@@ -60,7 +61,7 @@ def localstack(ports: Ports) -> Service:
             "GATEWAY_LISTEN": f"127.0.0.1:{ports.localstack}",
             "LOCALSTACK_HOST": f"127.0.0.1:{ports.localstack}",
             "SQS_ENDPOINT_STRATEGY": "path",
-            "SERVICES": "s3,ssm,sts,iam,kms,sqs,secretsmanager,apigateway,cloudformation,logs",
+            "SERVICES": "s3,ssm,sts,iam,kms,sqs,secretsmanager,apigateway,cloudformation,logs,cloudwatch,sns",
             "PERSISTENCE": "0",
             "OVERRIDE_IN_DOCKER": "0",  # this machine looks like a container to LocalStack
             "FILESYSTEM_ROOT": str(dirs["fs"]),
@@ -204,28 +205,53 @@ def up(ports: Ports, with_airflow: bool = False) -> dict[str, str]:
     return env
 
 
-def provision(env: dict[str, str]) -> None:
-    """What ``cdk deploy`` creates in AWS and the local pipeline needs: the lake bucket, its
-    object-created queues and the client-hash secret (``shoprec.local.lake``)."""
+def _client(env: dict[str, str], service: str) -> Any:
     import boto3
 
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def provision(env: dict[str, str]) -> None:
+    """What ``cdk deploy`` creates in AWS and the local pipeline needs: the lake bucket, its
+    object-created queues and the client-hash secret (``shoprec.local.lake``); the alarms
+    and their topic (``shoprec.local.health``)."""
+    from shoprec.alarms import LOCAL_THRESHOLDS, alarm_specs
+    from shoprec.local.health import put_alarms
+    from shoprec.local.lake import LOCAL
     from shoprec.local.lake import provision as provision_lake
 
-    def client(service: str):
-        return boto3.client(
-            service,
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-
     lake = provision_lake(
-        client("s3"), client("sqs"), client("secretsmanager"), env["SHOPREC_LAKE_BUCKET"]
+        _client(env, "s3"),
+        _client(env, "sqs"),
+        _client(env, "secretsmanager"),
+        env["SHOPREC_LAKE_BUCKET"],
     )
     print(
         f"[up] bucket s3://{lake.bucket} ready, object events to {', '.join(lake.queues.values())}"
     )
+    topic = _client(env, "sns").create_topic(Name=LOCAL.failure_topic)["TopicArn"]
+    specs = alarm_specs(LOCAL_THRESHOLDS)
+    put_alarms(_client(env, "cloudwatch"), specs, LOCAL.env, topic)
+    print(f"[up] {len(specs)} alarms on CloudWatch, notifying {topic}")
+
+
+def health(ports: Ports) -> None:
+    """Each stage's health from the local CloudWatch (``shoprec.local.health``)."""
+    from shoprec.alarms import LOCAL_THRESHOLDS, alarm_specs
+    from shoprec.deployment import COLLECTED_SOURCES
+    from shoprec.local.health import report
+    from shoprec.local.lake import LOCAL
+
+    cloudwatch = _client(cloud_env(ports), "cloudwatch")
+    specs = alarm_specs(LOCAL_THRESHOLDS)
+    for line in report(cloudwatch, LOCAL.env, specs, COLLECTED_SOURCES):
+        print(line)
 
 
 def down(ports: Ports) -> None:
@@ -250,6 +276,8 @@ def main(argv: list[str]) -> None:
             pid = recorded_pid(service)
             state = "ready" if pid and service.ready() else "running" if pid else "stopped"
             print(f"{service.name}: {state}" + (f" (pid {pid})" if pid else ""))
+        if localstack(ports).ready():
+            health(ports)
     else:
         raise SystemExit(
             "usage: python -m shoprec.local.services up [--airflow] | airflow | api | down | status"

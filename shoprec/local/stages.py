@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shoprec import aws, registry
+from shoprec import aws, metrics, registry
 from shoprec.continuous import TrainingPolicy, decide_for_lake
 from shoprec.contracts import (
     CollectorSettings,
@@ -36,6 +36,7 @@ from shoprec.contracts import (
 from shoprec.deployment import PULLED_SOURCES, Deployment
 from shoprec.ingest import status
 from shoprec.layout import LakeLayout
+from shoprec.local import emf
 from shoprec.local.runtime import (
     JARS,
     LOGS_DIR,
@@ -110,6 +111,8 @@ def _run(
                 sys.stdout.write(f"[{name}] {line}")
                 continue
             log.write(line)
+            if emf.forward(line):  # a Lambda's metrics, as CloudWatch Logs extracts them
+                continue
             with contextlib.suppress(ValueError, AttributeError):
                 summary = json.loads(line).get(summary_key or name, summary)
     if timer:
@@ -147,8 +150,10 @@ def collect(run_id: str, source: str = "weblog", cutoff: float | None = None) ->
     sweep finds what no notification announced, the queue is drained through the handler as
     Lambda's event source mapping would, then the run's objects are accounted for."""
     if source in PULLED_SOURCES:  # the UBI documents indexed so far, from the watermark
-        return _run("lambda", ["-m", "shoprec.search.ubi_collector", run_id], stage_env(),
-                    "collect", "collect")  # fmt: skip
+        pulled = _run("lambda", ["-m", "shoprec.search.ubi_collector", run_id], stage_env(),
+                      "collect", "collect")  # fmt: skip
+        metrics.publish(metrics.collect_values(pulled), metrics.COLLECT, source)
+        return pulled
     cutoff = time.time() if cutoff is None else cutoff
     settings = collector_settings(source)
     env = stage_env() | settings.to_env()
@@ -164,6 +169,7 @@ def collect(run_id: str, source: str = "weblog", cutoff: float | None = None) ->
     result["invocations"] = driven.get("invocations", 0)
     if not result["balanced"]:
         raise StageFailed(f"collect counts do not balance: {result['per_object']}")
+    metrics.publish(metrics.collect_values(result), metrics.COLLECT, source)
     return result
 
 
@@ -233,7 +239,9 @@ def stage_events(run_id: str) -> dict[str, Any]:
         topic=kafka.topic,
         run_id=run_id,
     )
-    return run_glue_job("stage_events", args.to_argv())
+    summary = run_glue_job("stage_events", args.to_argv())
+    metrics.publish(metrics.staging_values(summary), metrics.STAGING)
+    return summary
 
 
 @reported
@@ -298,13 +306,16 @@ def train(
         "ml", ["sagemaker/training/train.py", *hp.to_argv()], env, "train", timeout=budget_seconds
     )
     summary["model_prefix"] = registry.publish(s3, layout, job / "model", model_version)
+    metrics.publish(metrics.training_values(summary), metrics.TRAINING)
     return summary
 
 
 @reported
 def promote(run_id: str, model_version: str) -> dict[str, Any]:
     layout = LakeLayout(stage_env()["SHOPREC_LAKE_BUCKET"])
-    result = registry.promote_if_accepted(aws.client("s3"), layout, model_version)
+    s3 = aws.client("s3")
+    result = registry.promote_if_accepted(s3, layout, model_version)
+    metrics.publish(metrics.gate_values(result, registry.read_champion(s3, layout)), metrics.GATE)
     verdict = "is champion" if result["promoted"] else "rejected"
     print(f"[promote] {model_version} {verdict}: {result['reason']}", flush=True)
     if result["serving"]:

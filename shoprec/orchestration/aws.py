@@ -30,7 +30,7 @@ from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeF
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import Asset, get_current_context, task
 
-from shoprec import registry
+from shoprec import metrics, registry
 from shoprec.continuous import decide_for_lake
 from shoprec.contracts import StagingJobArgs, TrainingHyperparameters, TrainingSetJobArgs
 from shoprec.deployment import (
@@ -103,9 +103,17 @@ def lake_asset(deployment: Deployment, zone: str) -> Asset:
     )
 
 
+def publish_metrics(
+    deployment: Deployment, values: dict[str, float], stage: str, source: str = metrics.ALL_SOURCES
+) -> None:
+    """A stage's metrics from the DAG's task, taken from the stage's own summary."""
+    metrics.publish(values, stage, source, client=client("cloudwatch"), env=deployment.env)
+
+
 def parameters(deployment: Deployment) -> dict[str, str]:
     """The deployment's SSM parameters the run needs, in one call."""
     d = deployment
+
     names = {
         "lake_bucket": d.lake_bucket_parameter,
         "role_arn": d.training_role_parameter,
@@ -192,7 +200,9 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
         """The run's objects of the source accounted for: lines = events + quarantined +
         filtered."""
         s3, bucket = client("s3"), settings["lake_bucket"]
-        return status.summary(s3, bucket, source, settings["run_id"], settings["cutoff"])
+        summary = status.summary(s3, bucket, source, settings["run_id"], settings["cutoff"])
+        publish_metrics(d, metrics.collect_values(summary), metrics.COLLECT, source)
+        return summary
 
     @task(multiple_outputs=False)
     def collect_pulled(answer: str) -> dict[str, Any]:
@@ -204,6 +214,7 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
         """Lines → events → staged rows (the staging job's report), per source, checked end to
         end: a mismatch fails the run at once (a retry would count the same)."""
         staged = _read_json(settings["lake_bucket"], settings["staging_report"])
+        publish_metrics(d, metrics.staging_values(staged), metrics.STAGING)
         result = status.reconcile_lake(client("s3"), settings["lake_bucket"], collected, staged)
         if not result["ok"]:
             raise AirflowFailException(f"counts do not reconcile: {result['checks']}")
@@ -258,13 +269,16 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
         layout, version = LakeLayout(settings["lake_bucket"]), settings["model_version"]
         artifacts = job["ModelArtifacts"]["S3ModelArtifacts"]
         prefix = registry.publish_archive(s3, layout, artifacts, version)
+        manifest = registry.read_manifest(s3, layout, version)
+        epochs = {"epochs": float(manifest["hyperparameters"]["epochs"])}
+        publish_metrics(d, metrics.training_values(manifest | epochs), metrics.TRAINING)
         return {
             "model_version": version,
             "training_job": job["TrainingJobName"],
             "model_prefix": prefix,
             "model_data": artifacts,
             "metrics_uri": layout.uri(prefix + METRICS_FILE),
-            "gate": registry.read_manifest(s3, layout, version)["gate"],
+            "gate": manifest["gate"],
         }
 
     @task(multiple_outputs=False, outlets=[champion])
@@ -277,6 +291,8 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
         layout = LakeLayout(settings["lake_bucket"])
         version = published["model_version"]
         result = registry.promote_if_accepted(client("s3"), layout, version, package)
+        champion_now = registry.read_champion(client("s3"), layout)
+        publish_metrics(d, metrics.gate_values(result, champion_now), metrics.GATE)
         if published["gate"]["decision"] == "promote" and not result["promoted"]:
             client("sagemaker").update_model_package(
                 ModelPackageArn=package,

@@ -8,8 +8,9 @@ from typing import Any
 
 from airflow.sdk import task
 
+from shoprec import metrics
 from shoprec.continuous import TrainingPolicy
-from shoprec.deployment import AIRFLOW_SECTION
+from shoprec.deployment import AIRFLOW_SECTION, ENVIRONMENT_OPTION
 
 
 def cutoff(context: Any) -> float:
@@ -44,3 +45,13 @@ def worth_it(decision: dict[str, Any]) -> dict[str, Any] | bool:
     with the reason logged (the cycle ends here)."""
     print(("train: " if decision["train"] else "no training: ") + decision["reason"])
     return decision if decision["train"] else False
+
+
+def run_failed(context: Any) -> None:
+    """The DAG's failure callback: one ``RunFailed`` datum, which the "DAG run failed" alarm
+    watches (the tasks' own failures also go to the SNS topic in AWS mode)."""
+    from airflow.configuration import conf
+
+    environment = conf.get(AIRFLOW_SECTION, ENVIRONMENT_OPTION, fallback="") or None
+    metrics.publish({"RunFailed": 1}, metrics.DAG, env=environment)
+    print(f"run {context.get('run_id')} failed: RunFailed published")

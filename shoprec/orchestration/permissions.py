@@ -21,6 +21,7 @@ CALLS: dict[str, tuple[str, ...]] = {
         "UpdateModelPackage",  # a package the gate approved, whose promotion was refused
     ),
     "sns": ("Publish",),  # the failure notifier
+    "cloudwatch": ("PutMetricData",),  # the stages' metrics (shoprec.metrics; namespace-bound)
     "s3": (
         "HeadObject",
         "GetObject",

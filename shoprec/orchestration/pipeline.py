@@ -23,6 +23,7 @@ from shoprec.deployment import (
     START_OPTION,
     Deployment,
 )
+from shoprec.orchestration.common import run_failed
 
 BACKENDS = ("local", "aws")
 DEFAULT_EPOCHS = TrainingHyperparameters.__dataclass_fields__["epochs"].default
@@ -67,6 +68,7 @@ def dag_arguments(mode: str) -> dict[str, Any]:
         "catchup": conf.getboolean(AIRFLOW_SECTION, CATCHUP_OPTION, fallback=False),
         "max_active_runs": 1,
         "default_args": default_args,
+        "on_failure_callback": run_failed,
         "tags": ["shoprec", mode],
         "params": {
             "validation_days": Param(1.0, type="number", minimum=0.01),

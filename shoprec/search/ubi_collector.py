@@ -56,6 +56,7 @@ class OpenSearchCollectorSettings(KafkaSettings):
     lag_seconds: int = 600  # how late a document may be indexed and still be read
     page_size: int = 500
     publish_timeout_seconds: int = 60
+    env: str = "local"  # the deployment (dev, prod): the metrics' Environment dimension
 
 
 def _millis(when: datetime) -> int:
@@ -172,8 +173,11 @@ class UbiCollector:
 
 def main(argv: list[str]) -> dict[str, Any]:
     """``python -m shoprec.search.ubi_collector <run_id>``: one run, its summary as JSON."""
+    from shoprec import emf  # the Lambda runtime's (Powertools)
+
     collector = UbiCollector(OpenSearchCollectorSettings.from_env(os.environ))
     summary = collector.summary(argv[0] if argv else "manual")
+    emf.emit_counts(summary, collector.settings.source, collector.settings.env)
     print(json.dumps({"collect": summary}), flush=True)
     return summary
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -38,6 +40,24 @@ def kafka_options(args: StagingJobArgs) -> dict[str, str]:
             }
         )
     return options
+
+
+def _offsets(value: str | dict | None) -> dict:
+    """A progress's offsets, ``{topic: {partition: offset}}`` (PySpark parses them, the JVM's
+    progress JSON holds them as text)."""
+    return json.loads(value) if isinstance(value, str) else value or {}
+
+
+def kafka_lag(progress: dict | None) -> int:
+    """Messages on the topic beyond what a streaming query's last progress reached: per
+    partition, its latest offset less the query's end offset (0 without a progress)."""
+    lag = 0
+    for source in (progress or {}).get("sources", []):
+        latest, end = (_offsets(source.get(k)) for k in ("latestOffset", "endOffset"))
+        for topic, partitions in latest.items():
+            for partition, offset in partitions.items():
+                lag += max(0, offset - end.get(topic, {}).get(partition, 0))
+    return lag
 
 
 def topic_exists(spark: SparkSession, options: dict[str, str], topic: str) -> bool:

@@ -232,8 +232,16 @@ def gate(decision: str, champion: str | None = None) -> dict[str, Any]:
 
 def trained(job_name: str, version: str, decision: dict[str, Any]) -> str:
     """The training container's output, where SageMaker puts it; returns its URI."""
+    manifest = {  # what train.py writes, as far as the DAG reads it
+        "model_version": version,
+        "gate": decision,
+        "metrics": decision["scores"],
+        "hyperparameters": {"epochs": "2"},
+        "examples": 1000,
+        "train_seconds": 90.0,
+    }
     files = {
-        MANIFEST_FILE: json.dumps({"model_version": version, "gate": decision}),
+        MANIFEST_FILE: json.dumps(manifest),
         METRICS_FILE: json.dumps({"model": decision["scores"]["model"]}),
     }
     buffer = io.BytesIO()

@@ -18,11 +18,13 @@ import pytest
 from shoprec import registry
 from shoprec.continuous import TrainingPolicy
 from shoprec.deployment import lake_run_id
+from shoprec.metrics import NAMESPACE
 from shoprec.orchestration import permissions, training_job
 
 from .aws_world import (
     BUCKET,
     DEPLOYMENT,
+    ENV,
     LAYOUT,
     ROLE,
     client,
@@ -131,6 +133,13 @@ def test_a_cycle_runs_each_stage_as_a_provider_operator_on_the_deployment(regist
     assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == artifacts
     metrics = described["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     assert metrics == LAYOUT.uri(LAYOUT.model_prefix(version) + "metrics.json")
+    put = client("cloudwatch").list_metrics(Namespace=NAMESPACE)["Metrics"]
+    stages = {
+        (m["MetricName"], {d["Name"]: d["Value"] for d in m["Dimensions"]}["Stage"]) for m in put
+    }
+    assert {("RunLines", "collect"), ("RowsStaged", "stage"), ("ModelMrr20", "train"),
+            ("Promoted", "gate")} <= stages  # fmt: skip
+    assert {d["Value"] for m in put for d in m["Dimensions"] if d["Name"] == "Environment"} == {ENV}
     champion = registry.read_champion(client("s3"), LAYOUT)
     assert champion["version"] == version
     assert described["CustomerMetadataProperties"]["serve"] == "model"  # the tier that serves
@@ -165,6 +174,8 @@ def test_a_failed_task_publishes_to_the_failure_topic_and_stops_the_cycle(regist
         f"Task reconcile of DAG clickstream_training, run {run_id}"
     )
     assert ("sns", "Publish") in sent.calls and permissions.unlisted(sent.calls) == set()
+    failed = client("cloudwatch").list_metrics(Namespace=NAMESPACE, MetricName="RunFailed")
+    assert failed["Metrics"]  # the DAG's failure callback: what the dag-run-failed alarm watches
 
 
 def _config(world, run_id: str) -> dict:

@@ -221,11 +221,11 @@ def test_glue_network_interfaces_stay_in_the_connections_subnet(dev):
             assert "ec2:Subnet" in statement["Condition"]["ArnEquals"]
 
 
-def test_mwaa_publishes_metrics_only_in_its_namespace_and_deletes_nothing(prod):
+def test_mwaa_publishes_metrics_only_in_its_and_the_loops_namespaces_and_deletes_nothing(prod):
     statements = _statements(prod, "orchestration")
     metrics = [s for s in statements if "cloudwatch:PutMetricData" in _actions(s)]
     assert [s["Condition"] for s in metrics] == [
-        {"StringEquals": {"cloudwatch:namespace": "AmazonMWAA"}}
+        {"StringEquals": {"cloudwatch:namespace": ["AmazonMWAA", "shoprec"]}}
     ]
     assert not any("s3:DeleteObject" in _actions(s) for s in statements)
 

@@ -18,6 +18,7 @@ PARTS = (
     "training",
     "orchestration",
     "api",
+    "monitoring",
 )
 
 

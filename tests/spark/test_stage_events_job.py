@@ -80,6 +80,7 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     assert first["read"] == len(payloads) + 6
     assert first["staged"] == len(payloads)
     assert first["duplicates"] == 3 and first["quarantined"] == 3
+    assert first["kafka_lag"] == 0  # everything on the topic read (the run's last progress)
 
     again = job.main(args.to_argv())  # same data, same checkpoint: nothing added
     assert again["read"] == 0 and again["staged"] == 0
@@ -92,6 +93,7 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, [payloads[1], json.dumps(newcomer)])
     later = job.main(args.to_argv())
     assert (later["read"], later["staged"], later["duplicates"]) == (2, 1, 1)
+    assert later["kafka_lag"] == 0
 
     table = spark.table(f"test_{unique}.events")
     assert table.count() == len(payloads) + 1
@@ -129,3 +131,12 @@ def test_search_events_are_staged_by_engine_and_labelled(spark, cloud, bucket, u
     assert "source=opensearch/event_type=zero_result/event_date=2026-11-02" in partitions
     labels = spark.table(f"test_{unique}.search_labels").where("query_id = 's1-0'").first()
     assert (labels["engine"], labels["clicked_item"], labels["position"]) == ("solr", "100003", 2)
+
+
+def test_kafka_lag_is_what_the_topic_holds_beyond_the_last_progress():
+    from shoprec.spark.staging import kafka_lag
+
+    parsed = {"sources": [{"latestOffset": {"t": {"0": 10, "1": 7}}, "endOffset": {"t": {"0": 4}}}]}
+    assert kafka_lag(parsed) == 6 + 7
+    as_text = {"sources": [{"latestOffset": '{"t": {"0": 3}}', "endOffset": '{"t": {"0": 3}}'}]}
+    assert kafka_lag(as_text) == 0 and kafka_lag(None) == 0

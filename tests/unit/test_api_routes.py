@@ -27,6 +27,9 @@ class Serving:
             raise NoChampion("no model has been promoted yet")
         return self.model
 
+    def current(self) -> serving.Recommender | None:
+        return self.model
+
 
 @pytest.fixture(params=["model", "vsknn"])
 def client(request, tmp_path, monkeypatch):
