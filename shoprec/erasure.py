@@ -7,7 +7,8 @@ version of each object it rewrote or deleted (the bucket is versioned), zone by 
 * landing CSVs: rows whose ``session_id``/``client_id`` is theirs (their event ids are kept
   in the erasure list, below);
 * incoming raw logs: the lines those rows came from (their ``origin``), and every other line
-  the source's parser reads as theirs, filtered lines (bots, assets) and rejected ones too.
+  the source's parser reads as theirs, filtered lines (bots, assets) and rejected ones too,
+  overwritten with spaces, so that every ``origin`` (``<key>@<offset>``) stays true.
   The rewritten object carries ``ERASED_METADATA``, and its version is entered in the
   collector's ledger as ``erased``: the collector never reads it (no duplicate, no conflict);
 * quarantine: collected lines read from their incoming lines, or carrying their session
@@ -54,6 +55,23 @@ def sha256(text: str) -> str:
 
 Rewrite = Callable[[str, bytes], tuple[bytes | None, int]]  # (key, bytes) → (kept, erased)
 Written = Callable[[str, dict[str, Any], int], None] | None  # (key, new version's head, size)
+
+
+def object_versions(s3: Any, bucket: str, prefix: str) -> dict[str, list[dict[str, Any]]]:
+    """Every version and delete marker under ``prefix``, by key (``Size``: a version)."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            by_key.setdefault(entry["Key"], []).append(entry)
+    return by_key
+
+
+def delete_versions(s3: Any, bucket: str, entries: list[dict[str, Any]]) -> int:
+    """Delete these versions and delete markers (1,000 a request); how many."""
+    listed = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries]
+    for start in range(0, len(listed), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": listed[start : start + 1000]})
+    return len(listed)
 
 
 @dataclass(frozen=True)
@@ -133,33 +151,15 @@ class Eraser:
         return {zone: counts.to_dict() for zone, counts in self.counts.items()}
 
     # Objects -----------------------------------------------------------------------------
-    def _versions(self, prefix: str) -> dict[str, list[dict[str, Any]]]:
-        """Every version and delete marker under ``prefix``, by key (``Size``: a version)."""
-        by_key: dict[str, list[dict[str, Any]]] = {}
-        for page in self.s3.get_paginator("list_object_versions").paginate(
-            Bucket=self.bucket, Prefix=prefix
-        ):
-            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                by_key.setdefault(entry["Key"], []).append(entry)
-        return by_key
-
     def _read(self, key: str, version: str) -> bytes:
         return self.s3.get_object(Bucket=self.bucket, Key=key, VersionId=version)["Body"].read()
-
-    def _delete(self, key: str, versions: list[dict[str, Any]]) -> int:
-        old = [{"Key": key, "VersionId": v["VersionId"]} for v in versions]
-        for start in range(0, len(old), 1000):
-            self.s3.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": old[start : start + 1000]}
-            )
-        return len(old)
 
     def _zone(self, zone: str, prefix: str, rewrite: Rewrite, written: Written = None) -> None:
         """Each object without the person's records (deleted when nothing else was in it) and
         its other versions deleted; of objects they are not in now, or that were deleted, the
         versions that hold them deleted."""
         counts = self.counts.setdefault(zone, ZoneCounts())
-        for key, versions in self._versions(prefix).items():
+        for key, versions in object_versions(self.s3, self.bucket, prefix).items():
             latest = next(v for v in versions if v["IsLatest"])
             if "Size" in latest:  # a current object
                 body, erased = rewrite(key, self._read(key, latest["VersionId"]))
@@ -169,7 +169,7 @@ class Eraser:
                     counts.rewritten += bool(head)
                     counts.deleted += not head
                     if not head or head["VersionId"]:  # (unversioned: the write replaced it)
-                        self._delete(key, versions)
+                        delete_versions(self.s3, self.bucket, versions)
                         counts.versions += len(versions)  # the current one replaced, and older
                     if head and written:
                         written(key, head, len(body or b""))
@@ -181,7 +181,7 @@ class Eraser:
                 and not v["IsLatest"]
                 and rewrite(key, self._read(key, v["VersionId"]))[1]
             ]
-            counts.versions += self._delete(key, older)
+            counts.versions += delete_versions(self.s3, self.bucket, older)
 
     def _replace(self, key: str, body: bytes | None) -> dict[str, Any]:
         """Write the object's new version (marked as the eraser's): its head, {} for none."""
@@ -195,9 +195,9 @@ class Eraser:
         """Spark's deleted temporary files (its commit copies them, then deletes them): every
         version goes, as they hold copies of what the job wrote."""
         counts = self.counts.setdefault("spark_temporaries", ZoneCounts())
-        for key, versions in self._versions(prefix).items():
+        for key, versions in object_versions(self.s3, self.bucket, prefix).items():
             if "/_temporary/" in key and not any("Size" in v and v["IsLatest"] for v in versions):
-                counts.versions += self._delete(key, versions)
+                counts.versions += delete_versions(self.s3, self.bucket, versions)
 
     # Zones: (key, stored bytes) -> (bytes without the person, records erased) ------------
     def _landing(self, key: str, stored: bytes) -> tuple[bytes | None, int]:
@@ -216,11 +216,14 @@ class Eraser:
             if self._theirs(parser, key, offset, line):
                 self.origins.add(f"{key}@{offset}")
                 erased += 1
-            else:
-                kept.append(line)
+                text = line.rstrip(b"\r\n")  # spaces: every other line keeps its offset
+                line = b" " * len(text) + line[len(text) :]
+            kept.append(line)
             offset += len(line)
         body = b"".join(kept)
-        return (gzip.compress(body, mtime=0) if compressed and body else body or None), erased
+        if not body.strip():
+            return None, erased
+        return (gzip.compress(body, mtime=0) if compressed else body), erased
 
     def _ledger(self, source: str) -> Written:
         """The collector's ledger: the eraser's version is accounted for, never read."""

@@ -110,7 +110,7 @@ def main(argv: list[str]) -> dict[str, object]:
         dropped, _ = erase_rows(spark, folders, labels, "session_id", sessions_in(labels), "labels")
     counts["search_labels"] = {"rows": dropped}
     folders.clear_scratch()
-    counts["versions"] = folders.versions
+    counts["versions"] = folders.old_versions
     logs.log(logger, "erased", **counts)
     print(json.dumps({"erase_events": counts}))
     return counts

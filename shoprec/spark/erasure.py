@@ -16,6 +16,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from shoprec.erasure import delete_versions, object_versions
 from shoprec.layout import LakeLayout
 
 
@@ -26,7 +27,7 @@ class Folders:
     s3: Any
     layout: LakeLayout
     scratch: str  # key prefix of this request's scratch space
-    versions: int = 0  # older versions deleted
+    old_versions: int = 0  # older versions deleted
 
     def keys(self, prefix: str) -> Iterator[str]:
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -53,27 +54,16 @@ class Folders:
                     )
         self.purge(old)
 
-    def clear_scratch(self) -> None:
-        """Every version under the scratch prefix (Spark's temporaries too) deleted."""
-        paginator = self.s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self.layout.bucket, Prefix=self.scratch):
-            entries = page.get("Versions", []) + page.get("DeleteMarkers", [])
-            if entries:
-                listed = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries]
-                self.s3.delete_objects(Bucket=self.layout.bucket, Delete={"Objects": listed})
-
     def purge(self, keys: list[str]) -> None:
         """Delete ``keys`` with every version and delete marker."""
         for key in keys:
-            listed = self.s3.list_object_versions(Bucket=self.layout.bucket, Prefix=key)
-            versions = [
-                {"Key": key, "VersionId": v["VersionId"]}
-                for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])
-                if v["Key"] == key
-            ]
-            if versions:
-                self.s3.delete_objects(Bucket=self.layout.bucket, Delete={"Objects": versions})
-            self.versions += max(len(versions) - 1, 0)  # the current one is the file itself
+            entries = object_versions(self.s3, self.layout.bucket, key).get(key, [])
+            self.old_versions += max(delete_versions(self.s3, self.layout.bucket, entries) - 1, 0)
+
+    def clear_scratch(self) -> None:
+        """Every version under the scratch prefix (Spark's temporaries too) deleted."""
+        for entries in object_versions(self.s3, self.layout.bucket, self.scratch).values():
+            delete_versions(self.s3, self.layout.bucket, entries)
 
 
 def theirs(events: DataFrame, column: str, digest: str, listed: DataFrame) -> DataFrame:

@@ -1,7 +1,8 @@
-"""``make erase``: one person's events gone from every zone of a lake built by the real
-collector, staging and training-set jobs (LocalStack S3 and SQS, Kafka, Spark), the other
-people's rows all still there, no older version left, an audit record, a forced retrain, and
-neither the collector nor a staging run rewound over Kafka bringing anything back."""
+"""``make erase``: a session's and a cookieless client's events gone from every zone of a
+lake built by the real collector, staging and training-set jobs (LocalStack S3 and SQS,
+Kafka, Spark), everyone else's rows all still there (exact counts per zone), no older version
+left, an audit record, a forced retrain, and neither the collector nor a staging run rewound
+over Kafka bringing anything back."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from tests.integration.ingestion import START, ingestion, text
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ERASED, KEPT, OTHER = "s-erased", "s-kept", "s-other"
+CLIENT_ADDRESS = "10.0.0.4"  # a shopper without a session cookie
 
 COUNTS = """
 import json, sys
@@ -41,7 +43,7 @@ print(json.dumps(report))
 """
 
 
-def _lines(session: str, client: str, minute: int) -> list[str]:
+def _lines(session: str | None, client: str, minute: int) -> list[str]:
     """Three product views, an asset (filtered) and an unknown page (quarantined)."""
     at = START + timedelta(minutes=minute)
     paths = ["/product/1", "/product/2", "/product/3", "/static/app.css", "/nowhere"]
@@ -92,7 +94,18 @@ def _versions(s3, bucket: str, prefix: str) -> Counter[str]:
     return listed
 
 
-def test_an_erased_session_is_gone_from_every_zone_and_stays_gone(cloud, unique):
+def _erase(s3, layout: LakeLayout, person: Person, ing, database: str) -> dict:
+    return erase(
+        s3,
+        layout,
+        person,
+        {"weblog": ing.collector.parse},
+        lambda args: stages.run_glue_job("erase_events", args),
+        database=database,
+    )
+
+
+def test_an_erased_session_and_client_are_gone_from_every_zone_and_stay_gone(cloud, unique):
     ing = ingestion(cloud, unique)
     s3, bucket = aws.client("s3"), ing.lake.bucket
     layout = LakeLayout(bucket)
@@ -100,7 +113,8 @@ def test_an_erased_session_is_gone_from_every_zone_and_stays_gone(cloud, unique)
     first = _lines(ERASED, "10.0.0.1", 0) + _lines(KEPT, "10.0.0.2", 1)
     key = ing.put("web-01/access.log", text(first))
     ing.drain()
-    whole = first + _lines(OTHER, "10.0.0.3", 2) + _lines(ERASED, "10.0.0.1", 3)
+    cookieless = _lines(None, CLIENT_ADDRESS, 4)  # its sessions are built from its client
+    whole = first + _lines(OTHER, "10.0.0.3", 2) + _lines(ERASED, "10.0.0.1", 3) + cookieless
     ing.put("web-01/access.log", text(whole))
     ing.drain()
     _publish_rejected(cloud["SHOPREC_KAFKA_BOOTSTRAP"], ing.settings.topic)
@@ -113,56 +127,66 @@ def test_an_erased_session_is_gone_from_every_zone_and_stays_gone(cloud, unique)
         database=database,
     )
     staged = stages.run_glue_job("stage_events", staging.to_argv())
-    assert (staged["staged"], staged["quarantined"]) == (12, 2)
+    assert (staged["staged"], staged["quarantined"]) == (15, 2)
     training = TrainingSetJobArgs(lake_bucket=bucket, run_id="t1", database=database)
     stages.run_glue_job("build_training_set", training.to_argv())
     before = _spark_counts(bucket, database)
-    assert before["table"] == before["files"] == {ERASED: 6, KEPT: 3, OTHER: 3}
+    assert before["table"] == before["files"] == {ERASED: 6, KEPT: 3, OTHER: 3, "null": 3}
     sessions = Counter(s for c in ("train", "validation", "latest") for s in before[c])
     assert sessions[ERASED] > 0 and sessions[KEPT] + sessions[OTHER] > 0
+    assert any(s.startswith("inferred-") for s in sessions)
     landed = Counter(row["session_id"] for row in ing.landed())
-    assert landed == {ERASED: 6, KEPT: 3, OTHER: 3}
+    assert landed == {ERASED: 6, KEPT: 3, OTHER: 3, "": 3}
+    client = next(row["client_id"] for row in ing.landed() if not row["session_id"])
 
-    record = erase(
-        s3,
-        layout,
-        Person("session", ERASED),
-        {"weblog": ing.collector.parse},
-        lambda args: stages.run_glue_job("erase_events", args),
-        database=database,
-    )
+    by_session = _erase(s3, layout, Person("session", ERASED), ing, database)
+    by_client = _erase(s3, layout, Person("client", client), ing, database)
 
-    # Exact counts, zone by zone: the person's rows gone, everyone else's all there.
+    # Exact counts, zone by zone: their rows gone, everyone else's all there.
     assert Counter(row["session_id"] for row in ing.landed()) == {KEPT: 3, OTHER: 3}
     after = _spark_counts(bucket, database)
     assert after["table"] == after["files"] == {KEPT: 3, OTHER: 3}
     for channel in ("train", "validation", "latest"):
-        assert after[channel] == {s: n for s, n in before[channel].items() if s != ERASED}
+        kept = {s: n for s, n in before[channel].items() if s in (KEPT, OTHER)}
+        assert after[channel] == kept
     current = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
-    assert current == [line for line in whole if ERASED not in line]  # 10 lines erased
+    theirs = [line in cookieless or ERASED in line for line in whole]
+    assert current == [
+        " " * len(line) if t else line for line, t in zip(whole, theirs, strict=True)
+    ]
     quarantined = sorted(q["raw"].split('"')[-2] for q in ing.quarantined())
     assert quarantined == [f"session={KEPT}", f"session={OTHER}"]
     # No version of anything the pipeline wrote still holds them (Parquet: Spark counted).
     assert _versions(s3, bucket, "incoming/") == {key: 1}
+    traces = (ERASED.encode(), client.encode(), CLIENT_ADDRESS.encode())
     for prefix in ("incoming/", "landing/", "quarantine/", "state/", "reports/"):
         bodies = _every_version(s3, bucket, prefix)
-        assert bodies and not [b for b in bodies if ERASED.encode() in b], prefix
+        assert bodies and not [b for b in bodies if any(t in b for t in traces)], prefix
     for prefix in ("landing/", "quarantine/", layout.STAGING_EVENTS_PREFIX + "source="):
         versions = _versions(s3, bucket, prefix)
         assert versions and set(versions.values()) == {1}, prefix
 
-    digest = Person("session", ERASED).digest
-    audit = s3.get_object(
-        Bucket=bucket, Key=f"{layout.ERASURE_AUDIT_PREFIX}{record['request']}.json"
-    )["Body"].read()
-    assert ERASED.encode() not in audit
-    assert json.loads(audit) == record and record["sha256"] == digest
-    zones = record["zones"]
+    for person, record in (
+        (Person("session", ERASED), by_session),
+        (Person("client", client), by_client),
+    ):
+        audit = s3.get_object(
+            Bucket=bucket, Key=f"{layout.ERASURE_AUDIT_PREFIX}{record['request']}.json"
+        )["Body"].read()
+        assert person.value.encode() not in audit
+        assert json.loads(audit) == record and record["sha256"] == person.digest
+    zones = by_session["zones"]
     assert zones["landing"]["records"] == 6 and zones["incoming"]["records"] == 10
     assert zones["incoming"]["versions"] == 2  # the first delivery and the longer one
     assert zones["quarantine"]["records"] == 3  # two unknown pages, one staging rejection
     assert zones["staging"]["rows"] == 6
-
+    zones = by_client["zones"]  # three views, an asset, an unknown page
+    assert (zones["landing"]["records"], zones["incoming"]["records"]) == (3, 5)
+    assert (zones["quarantine"]["records"], zones["staging"]["rows"]) == (1, 3)
+    assert zones["training"]["sessions"] == sum(
+        n for c in ("train", "validation", "latest") for s, n in before[c].items()
+        if s.startswith("inferred-")
+    )  # fmt: skip
     policy = TrainingPolicy()
     decision = decide_for_lake(s3, layout, policy, {"new_sessions": 0, "item_drift": 0.0})
     assert decision.train and "erasure" in decision.reason

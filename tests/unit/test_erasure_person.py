@@ -38,3 +38,21 @@ def test_the_digest_is_what_spark_sha2_computes_and_the_job_gets_only_it():
 def test_only_a_session_or_a_client_can_be_erased(kind, value):
     with pytest.raises(ValueError):
         Person(kind, value)
+
+
+def test_the_weblog_parser_names_the_person_of_lines_that_are_not_events():
+    from datetime import UTC, datetime
+
+    from shoprec.privacy import ClientHasher
+    from shoprec.weblog.parse import WebLogParser
+    from shoprec.weblog.render import render_line
+
+    hasher = ClientHasher(b"key")
+    parser = WebLogParser.create("auto", hasher)
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    asset = render_line(when, "s1", "/static/app.css", client="10.0.0.9")  # filtered
+    unknown = render_line(when, None, "/nowhere", client="10.0.0.9")  # rejected
+    event = parser(render_line(when, None, "/product/1", client="10.0.0.9"), "k@0", "s@0")
+    assert parser.identity(asset) == ("s1", event.client_id)
+    assert parser.identity(unknown) == (None, event.client_id)
+    assert parser.identity("not a log line") == (None, None)
