@@ -9,7 +9,7 @@ API_PORT ?= 8000
 export API_PORT
 DATASET ?=
 
-.PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback replay test \
+.PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback replay erase test \
 	bench bench-scale lint clean synth openapi
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make deliver FILE=<log> HOST=<host>   ship a log file into the local lake"
 	@echo "make sql Q=\"<SQL>\"   Spark SQL on the local catalogue (the Athena stand-in)"
 	@echo "make replay FROM=<date> TO=<date>   publish the landing zone's events of those days again"
+	@echo "make erase SESSION=<id> | CLIENT=<client id>   erase one person's events from every zone"
 	@echo "make setup | up | down | status | rollback | lint | clean"
 
 setup: venvs jars cdk-cli ## idempotent: a second run takes seconds
@@ -71,6 +72,10 @@ rollback: ## the previous champion serves again (local cloud)
 replay: ## e.g. make replay FROM=2026-11-01 TO=2026-11-03 (ingest dates; staging drops repeats)
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make replay FROM=<date> TO=<date>"; exit 2; }
 	@source .run/env && $(PY) -m shoprec.replay --from $(FROM) --to $(TO)
+
+erase: ## a person's events out of every zone, audited; the next cycle retrains (local cloud)
+	@test -n "$(SESSION)$(CLIENT)" || { echo "usage: make erase SESSION=<id> | CLIENT=<client id>"; exit 2; }
+	@source .run/env && $(PY) -m shoprec.erase $(if $(SESSION),--session $(SESSION),--client $(CLIENT))
 
 test: setup
 	@tools/run-tests

@@ -113,4 +113,25 @@ def decide_for_lake(
 
     champion = registry.read_champion(s3, layout)
     minutes = registry.training_minutes_since(s3, layout, time.time() - DAY_SECONDS)
+    erased = erasure_pending(s3, layout)
+    if erased is not None:  # novelty and the day's budget wait: the models hold erased data
+        left = max(policy.max_training_minutes_per_day - minutes, 0.0)
+        budget = (left or policy.max_training_minutes_per_day) * 60
+        return Decision(True, f"an erasure at {erased} (no model trained since)", budget)
     return decide(policy, novelty, champion and champion["version"], minutes)
+
+
+def erasure_pending(s3: Any, layout: Any) -> str | None:
+    """When an erasure asked for a retrain (``shoprec.erasure``) that no model published since
+    answers; the marker is removed once one has (ISO time, or None)."""
+    from shoprec import registry
+    from shoprec.ingest.store import JsonStore
+
+    store = JsonStore(s3, layout.bucket, "")
+    marker = store.get(layout.RETRAIN_KEY)
+    if marker is None:
+        return None
+    if any(registry.manifests_since(s3, layout, marker.body["requested_at"])):
+        store.delete(layout.RETRAIN_KEY)
+        return None
+    return marker.body["requested"]

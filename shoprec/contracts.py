@@ -169,6 +169,17 @@ class TrainingSetJobArgs(JobArguments):
 
 
 @dataclasses.dataclass(frozen=True)
+class ErasureJobArgs(JobArguments):
+    """The ``erase_events`` job: one erasure request (``shoprec.erasure``) over the Parquet."""
+
+    lake_bucket: str
+    request: str
+    database: str = DEFAULT_DATABASE
+    table: str = EVENTS_TABLE
+    session_gap_minutes: int = TrainingSetJobArgs.session_gap_minutes
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainingHyperparameters(JobArguments):
     """SageMaker hyperparameters of ``sagemaker/training/train.py`` (passed as ``--name value``)."""
 

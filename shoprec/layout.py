@@ -64,6 +64,14 @@ class LakeLayout:
     def run_report_key(cls, stage: str, run_id: str) -> str:
         return f"{cls.run_reports_prefix(stage)}{run_id}.json"
 
+    # Erasure (shoprec.erasure): each request's digest (never the id) and erased event ids (the
+    # erasure list staging filters), the audit records, and the marker that forces a retrain.
+    ERASURE_REQUESTS_PREFIX = "state/erasure/requests/"
+    ERASED_IDS_PREFIX = "state/erasure/event_ids/"
+    ERASURE_AUDIT_PREFIX = "state/erasure/audit/"
+    ERASURE_SCRATCH_PREFIX = "state/erasure/scratch/"
+    RETRAIN_KEY = "state/erasure/retrain.json"
+
     STAGING_EVENTS_PREFIX = "staging/events/"
     SEARCH_LABELS_PREFIX = "staging/search_labels/"  # rebuilt from the events by each staging run
 

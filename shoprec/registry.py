@@ -66,7 +66,7 @@ def read_champion(s3: Any, layout: LakeLayout) -> dict[str, Any] | None:
     return document.body if document else None
 
 
-def _manifests(s3: Any, layout: LakeLayout, since: float = 0.0) -> Iterator[dict[str, Any]]:
+def manifests_since(s3: Any, layout: LakeLayout, since: float = 0.0) -> Iterator[dict[str, Any]]:
     """The manifest of every model published (its upload complete) at or after ``since``
     (unix seconds), whether it serves or not."""
     paginator = s3.get_paginator("list_objects_v2")
@@ -88,12 +88,12 @@ def data_until(manifest: dict[str, Any]) -> str | None:
 def trained_data_until(s3: Any, layout: LakeLayout) -> str | None:
     """The end of the newest data any published model trained on, promoted or rejected: what
     a cycle's novelty is measured after, so a rejected challenger's data is not new again."""
-    return max(filter(None, map(data_until, _manifests(s3, layout))), default=None)
+    return max(filter(None, map(data_until, manifests_since(s3, layout))), default=None)
 
 
 def training_minutes_since(s3: Any, layout: LakeLayout, since: float) -> float:
     """Minutes of training of the models published after ``since`` (unix seconds)."""
-    return sum(m.get("train_seconds", 0.0) for m in _manifests(s3, layout, since)) / 60
+    return sum(m.get("train_seconds", 0.0) for m in manifests_since(s3, layout, since)) / 60
 
 
 # The gate ranks on MRR@20 (is the next click near the top, where shoppers look) and records

@@ -46,6 +46,15 @@ def _rows_by_source(spark, events_uri: str) -> dict[str, int]:
     return {r["source"]: r["count"] for r in staged.groupBy("source").count().collect()}
 
 
+def erased_ids(spark, layout: LakeLayout) -> DataFrame | None:
+    """The erasure list: every erased event id (``shoprec.erasure``), or None if empty."""
+    try:
+        listed = spark.read.text(layout.uri(layout.ERASED_IDS_PREFIX, "s3a"))
+    except AnalysisException:  # nothing erased yet
+        return None
+    return F.broadcast(listed.withColumnRenamed("value", "event_id").distinct())
+
+
 def _relabel(spark, database: str, events_uri: str, labels_uri: str) -> int:
     """Rebuild the search-labels table from every staged search event (partitions pruned)."""
     search_labels.ensure_table(spark, database, labels_uri)
@@ -69,6 +78,7 @@ def main(argv: list[str]) -> dict[str, object]:
     events_uri = layout.uri(layout.STAGING_EVENTS_PREFIX)
     ensure_table(spark, args.database, args.table, events_uri)
     totals = {"read": 0, "staged": 0, "duplicates": 0, "quarantined": 0, "batches": 0}
+    # duplicates: repeats of staged ids, and erased events (shoprec.erasure) Kafka still holds
     partition_names = [n for n, _ in PARTITION_COLUMNS]
 
     def stage_batch(batch: DataFrame, batch_id: int) -> None:
@@ -79,7 +89,10 @@ def main(argv: list[str]) -> dict[str, object]:
             existing = spark.read.parquet(events_uri).where(F.col("event_date").isin(dates))
         except AnalysisException:  # nothing staged yet
             existing = None
-        fresh = new_events(events, existing).persist()
+        fresh = new_events(events, existing)
+        listed = erased_ids(spark, layout)
+        fresh = fresh.join(listed, "event_id", "left_anti") if listed is not None else fresh
+        fresh = fresh.persist()
         staged = fresh.count()
         # Every partition of the batch, new rows or not (a replayed batch registers what a
         # crash left unregistered); taken before the write, which invalidates the cache of

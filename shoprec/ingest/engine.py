@@ -30,7 +30,7 @@ from typing import Any
 
 from shoprec.failpoints import failpoint
 from shoprec.ingest.lines import Filtered, Line, LineParser, LineSplitter, Rejection
-from shoprec.ingest.reader import ObjectGone, ObjectReader, ObjectRef
+from shoprec.ingest.reader import ERASED_METADATA, ObjectGone, ObjectReader, ObjectRef
 from shoprec.ingest.store import Document
 from shoprec.ingest.streams import Counts, LeaseLost, Ledger, Streams, digest, fingerprint
 from shoprec.layout import LakeLayout
@@ -66,7 +66,7 @@ class Result:
 
     ref: ObjectRef
     state: str  # done | partial (tail waits) | more (budget spent) | busy | redelivered
-    outcome: str | None = None  # ingested | duplicate_object | conflict | missing | empty
+    outcome: str | None = None  # ingested | duplicate_object | conflict | missing | empty | erased
     stream: str | None = None
     counts: Counts = field(default_factory=Counts)
     detail: str = ""
@@ -178,6 +178,9 @@ class Ingestor:
             self.ledger.record(ref, {"state": "done", "outcome": "empty"}, previous)
             return Result(ref, "done", "empty")
         head = reader.read(0, self.config.max_line + 1)
+        if ERASED_METADATA in reader.metadata:  # the eraser's rewrite: its lines were ingested
+            self.ledger.record(ref, {"state": "done", "outcome": "erased"}, previous)
+            return Result(ref, "done", "erased", detail="rewritten by an erasure")
         newline = head.find(b"\n")
         if newline == -1 and len(head) <= self.config.max_line:
             return self._unterminated(ref, reader, previous, head)

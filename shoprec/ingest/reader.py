@@ -25,6 +25,8 @@ from botocore.exceptions import (
 from urllib3.exceptions import ProtocolError
 
 GZIP_MAGIC = b"\x1f\x8b"
+# User metadata (x-amz-meta-…) of a version the eraser wrote (shoprec.erasure): never read.
+ERASED_METADATA = "shoprec-erasure"
 CHUNK = 1 << 20
 # A large object is read as consecutive ranged GETs of this size, not as one long response
 # (S3 and LocalStack may cut a long-lived connection; a range is retried on its own).
@@ -68,15 +70,18 @@ class ObjectReader:
     def __init__(self, s3: Any, bucket: str, ref: ObjectRef, chunk: int = CHUNK) -> None:
         self.s3, self.bucket, self.ref, self.chunk = s3, bucket, ref, chunk
         self.corrupt: str | None = None  # why decompression stopped early, if it did
+        self.metadata: dict[str, str] = {}  # the version's user metadata (any read has it)
 
     def _get(self, **extra: Any) -> Any:
         pin = {"VersionId": self.ref.version} if self.ref.version else {"IfMatch": self.ref.etag}
         try:
-            return self.s3.get_object(Bucket=self.bucket, Key=self.ref.key, **pin, **extra)["Body"]
+            response = self.s3.get_object(Bucket=self.bucket, Key=self.ref.key, **pin, **extra)
         except ClientError as error:
             if error.response["Error"]["Code"] in _GONE:
                 raise ObjectGone(self.ref.key) from None
             raise
+        self.metadata = response.get("Metadata") or {}
+        return response["Body"]
 
     @cached_property
     def compressed(self) -> bool:

@@ -87,6 +87,16 @@ class WebLogParser:
         kept = self.hasher.session_only(fields.get("cookie", ""))
         return None if kept == "-" else kept.partition("=")[2]
 
+    def identity(self, line: str) -> tuple[str | None, str | None]:
+        """(session id, keyed client id) of any line the format reads, whatever its request
+        (the eraser finds a person's filtered and rejected lines by it)."""
+        fields = self.log_format.parse(line.rstrip("\r"))
+        if fields is None:
+            return None, None
+        address = fields.get("client")
+        client = self.hasher.client_id(address, fields.get("agent", "")) if address else None
+        return self._session(fields), client
+
     def __call__(self, line: str, origin: str, position: str) -> Parsed:
         line = line.rstrip("\r")
         fields = self.log_format.parse(line)
