@@ -157,6 +157,8 @@ def main(argv: list[str]) -> None:
     print("\nthe API, one request per endpoint (its OpenAPI document: GET /openapi.json):")
     for curl, answer in samples(ports.api, items):
         print(f"  {curl}\n  → {answer if len(answer) <= 600 else answer[:600] + ' …'}")
+    print("\nthe loop's health, from the local CloudWatch (make status):")
+    services.health(ports)
     print(
         f"\nThe console ({console.url}), the scheduler, the local cloud and the API keep running."
     )
