@@ -4,8 +4,9 @@ Read from what the runs leave in the lake, whichever backend ran them: the colle
 report (``state/collector/source=<s>/reports/<run>.json``), the staging job's counts
 (``reports/stage_events/<run>.json``), the training set's manifest (window, sessions,
 catalogue, novelty) and, when the cycle trained, the model's manifest (its metrics beside
-the baselines on that cycle's validation split, the gate, training seconds). Written to
-``analytics/reports/cycles.html``.
+the baselines on that cycle's validation split, the gate, training seconds); and the signals
+the operations alarms watch (quarantine ratio, oldest pending object, Kafka lag), as the
+runs put them on CloudWatch. Written to ``analytics/reports/cycles.html``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import html
 import json
 from typing import Any
 
+from shoprec import metrics
 from shoprec.ingest.status import CURSOR, state_store
 from shoprec.layout import MANIFEST_FILE, TRAINING_SET_MANIFEST, LakeLayout
 from shoprec.report import line_chart, page
@@ -66,6 +68,22 @@ def _cell(value: Any) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
 
+def _alarm_signals(cycles: list[dict[str, Any]]) -> list[str]:
+    """What the operations alarms watch, per cycle: the values each run put on CloudWatch
+    (``shoprec.metrics``, from the same reports), charted by name."""
+    collected = [metrics.collect_values(c["collect"]) for c in cycles]
+    staged = [metrics.staging_values(c["staged"]) for c in cycles if c["staged"]]
+    signals = [
+        ("QuarantineRatio", "quarantined lines, % of the cycle's", collected),
+        ("OldestPendingAge", "oldest object not ingested yet, seconds", collected),
+        ("KafkaLag", "messages on the topic not staged yet", staged),
+    ]
+    return [
+        line_chart(f"{name}: {title}", {name: [v[name] for v in values]}, "cycles")
+        for name, title, values in signals
+    ]
+
+
 def render(cycles: list[dict[str, Any]]) -> str:
     trained = [c for c in cycles if c["model"]]
     built = [c for c in cycles if c["training_set"]]
@@ -97,6 +115,7 @@ def render(cycles: list[dict[str, Any]]) -> str:
             {"train": [c["model"]["train_seconds"] for c in trained]},
             "trained cycles",
         ),
+        *_alarm_signals(cycles),
     ]
     head = (
         "<tr><th>run</th><th>new events</th><th>staged</th><th>window</th><th>sessions</th>"

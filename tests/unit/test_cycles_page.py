@@ -13,8 +13,8 @@ def _cycle(run, events, model=None):
     }
     return {
         "run": run,
-        "collect": {"events": events},
-        "staged": {"staged": events},
+        "collect": {"events": events, "lines": events + 10, "quarantined": {"bad_time": 5}},
+        "staged": {"read": events, "staged": events, "duplicates": 0, "quarantined": 0},
         "training_set": training_set if events else None,
         "model": model,
     }
@@ -28,6 +28,7 @@ def test_the_page_charts_every_cycle_and_tables_skipped_ones_too():
         "train_seconds": 9.5,
     }
     page = render([_cycle("r1", 1000, model), _cycle("r2", 0), _cycle("r3", 800, model)])
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 7  # 4 of the loop, 3 of what the alarms watch
+    assert "QuarantineRatio" in page and "KafkaLag" in page
     assert page.count("<tr>") == 4  # header + 3 cycles, the quiet one included
     assert "promote: beats" in page and "40 / 0.2" in page and "2026-11-01 → 2026-11-02" in page
