@@ -27,6 +27,7 @@ from shoprec.spark import search_labels
 from shoprec.spark.session import get_spark
 from shoprec.spark.staging import (
     append_events,
+    discard_uncommitted,
     ensure_table,
     kafka_lag,
     kafka_options,
@@ -77,6 +78,13 @@ def main(argv: list[str]) -> dict[str, object]:
     spark = get_spark("stage_events")
     events_uri = layout.uri(layout.STAGING_EVENTS_PREFIX)
     ensure_table(spark, args.database, args.table, events_uri)
+    # the job runs alone (one concurrent run): whatever a write left uncommitted is a killed
+    # run's, which this run stages again
+    discarded = discard_uncommitted(
+        aws.client("s3"), args.lake_bucket, layout.STAGING_EVENTS_PREFIX
+    )
+    if discarded:
+        logs.log(logger, "discarded a killed run's uncommitted output", objects=discarded)
     totals = {"read": 0, "staged": 0, "duplicates": 0, "quarantined": 0, "batches": 0}
     # duplicates: repeats of staged ids, and erased events (shoprec.erasure) Kafka still holds
     partition_names = [n for n, _ in PARTITION_COLUMNS]
@@ -139,6 +147,7 @@ def main(argv: list[str]) -> dict[str, object]:
         logs.log(logger, "no topic yet", topic=args.topic)
     labels_uri = layout.uri(layout.SEARCH_LABELS_PREFIX, "s3a")
     summary = totals | {
+        "uncommitted_discarded": discarded,
         "table_rows": _rows_by_source(spark, events_uri),
         "search_labels": _relabel(spark, args.database, events_uri, labels_uri),
     }

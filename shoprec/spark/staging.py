@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -130,6 +131,23 @@ def new_events(events: DataFrame, existing: DataFrame | None) -> DataFrame:
     if existing is None:
         return unique
     return unique.join(existing.select("event_id"), on="event_id", how="left_anti")
+
+
+# Hadoop's FileOutputCommitter keeps a write's task output here until the job commits it.
+UNCOMMITTED = "_temporary/"
+
+
+def discard_uncommitted(s3: Any, bucket: str, prefix: str) -> int:
+    """Delete what a killed write left under ``prefix`` + ``_temporary/`` (how many objects).
+    The next write's job commit would otherwise move the killed write's committed tasks into
+    the table beside the rows it stages again: repeats its anti-join never saw (a SIGKILL
+    between task and job commit left 40 repeated rows of 600,
+    tests/integration/test_staging_faults.py). Only a single writer may call it."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + UNCOMMITTED)
+    keys = [{"Key": obj["Key"]} for page in pages for obj in page.get("Contents", [])]
+    for start in range(0, len(keys), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
+    return len(keys)
 
 
 def append_events(fresh: DataFrame, location: str) -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,23 +61,32 @@ def _catalogue(database: str) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def _killed_before_the_catalogue(args: StagingJobArgs) -> None:
+def _staging_job(args: StagingJobArgs, **env_extra: str) -> subprocess.Popen:
     env = stages.stage_env()
-    env |= {"SPARK_CONF_DIR": str(stages.spark_defaults(env))}
-    env |= {"SHOPREC_FAILPOINTS": "staged_before_catalogue", "SHOPREC_FAILPOINT_RESUME": ""}
-    job = subprocess.Popen(
+    env |= {"SPARK_CONF_DIR": str(stages.spark_defaults(env)), **env_extra}
+    return subprocess.Popen(
         [venv_python("glue"), "glue_jobs/stage_events/job.py", *args.to_argv()],
         env=env, cwd=REPO, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,  # the driver and its JVM: one process group to kill
     )  # fmt: skip
+
+
+def _kill(job: subprocess.Popen) -> None:
+    os.killpg(job.pid, signal.SIGKILL)
+    assert job.wait(timeout=60) == -signal.SIGKILL
+
+
+def _killed_before_the_catalogue(args: StagingJobArgs) -> None:
+    job = _staging_job(
+        args, SHOPREC_FAILPOINTS="staged_before_catalogue", SHOPREC_FAILPOINT_RESUME=""
+    )
     assert job.stderr is not None
     for line in job.stderr:
         if line.strip() == "FAILPOINT staged_before_catalogue":
             break
     else:
         pytest.fail(f"the job exited {job.wait()} before its fail point")
-    os.killpg(job.pid, signal.SIGKILL)
-    assert job.wait(timeout=60) == -signal.SIGKILL
+    _kill(job)
 
 
 def test_a_rerun_registers_what_a_kill_before_the_catalogue_left_out(cloud, bucket, unique):
@@ -111,3 +121,55 @@ def test_a_rerun_registers_what_a_kill_before_the_catalogue_left_out(cloud, buck
         )
         for day in DAYS
     }
+
+
+COMMITTED_TASKS = LakeLayout.STAGING_EVENTS_PREFIX + "_temporary/0/task_"
+MANY_DAYS = {f"2026-10-{day:02d}": 20 for day in range(1, 31)}  # 30 partitions, 600 events
+
+
+def _killed_mid_write(args: StagingJobArgs, bucket: str) -> list[str]:
+    """SIGKILL the job once its Parquet write has committed a first task (its files moved to
+    the job's ``_temporary/0/task_*``) and before the write commits the job: the keys under
+    the table's folder at that moment."""
+    s3 = aws.client("s3")
+    job = _staging_job(args)
+    prefix = LakeLayout.STAGING_EVENTS_PREFIX
+    while job.poll() is None:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=COMMITTED_TASKS, MaxKeys=1)
+        if listed.get("KeyCount"):
+            _kill(job)
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            return [o["Key"] for page in pages for o in page.get("Contents", [])]
+        time.sleep(0.01)
+    pytest.fail(f"the job exited {job.returncode} before a task of its write committed")
+
+
+def test_a_kill_in_the_middle_of_the_parquet_write_loses_and_repeats_nothing(cloud, bucket, unique):
+    """Killed between its write's task commits and the job commit, the job leaves committed
+    task output under ``_temporary``; the rerun's own job commit must not carry it into the
+    table beside the rows it stages again."""
+    topic = f"test.midwrite.{unique}"
+    events = [
+        view(f"{day}-{n}", datetime.fromisoformat(day).replace(hour=9, minute=n, tzinfo=UTC),
+             str(n), f"incoming/source=weblog/mid/access.log@{n}", session_id=f"s{day}")
+        for day, count in MANY_DAYS.items() for n in range(count)
+    ]  # fmt: skip
+    Publisher(KafkaSettings(cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic=topic))(events)
+    database = f"midwrite_{unique}"
+    args = StagingJobArgs(
+        lake_bucket=bucket,
+        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
+        run_id="midwrite",
+        topic=topic,
+        database=database,
+    )
+    left = _killed_mid_write(args, bucket)
+    assert any(key.startswith(COMMITTED_TASKS) for key in left)  # written, in part
+    assert _catalogue(database) == {"rows": {}, "locations": {}}  # nothing catalogued
+
+    rerun = stages.run_glue_job("stage_events", args.to_argv())
+    assert rerun["uncommitted_discarded"] == sum("/_temporary/" in f"/{key}" for key in left)
+    total = len(events)
+    assert (rerun["read"], rerun["staged"] + rerun["duplicates"]) == (total, total)
+    assert rerun["table_rows"] == {"weblog": total}
+    assert _catalogue(database)["rows"] == MANY_DAYS  # each event once, through the catalogue
