@@ -42,15 +42,28 @@ print(json.dumps(report))
 """
 
 
-def _events() -> list[Event]:
+def _events(days: dict[str, int]) -> list[Event]:
     events = []
-    for day, count in DAYS.items():
+    for day, count in days.items():
         start = datetime.fromisoformat(day).replace(hour=9, tzinfo=UTC)
         origin = "incoming/source=weblog/crash/access.log@"
         for n in range(count):
             at = start + timedelta(minutes=n)
             events.append(view(f"{day}-{n}", at, str(n), f"{origin}{n}", session_id=f"s{day}"))
     return events
+
+
+def _published(cloud: dict, bucket: str, unique: str, name: str, days: dict) -> StagingJobArgs:
+    """The days' events on a topic of their own; the staging job's arguments for them."""
+    topic = f"test.{name}.{unique}"
+    Publisher(KafkaSettings(cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic=topic))(_events(days))
+    return StagingJobArgs(
+        lake_bucket=bucket,
+        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
+        run_id=name,
+        topic=topic,
+        database=f"{name}_{unique}",
+    )
 
 
 def _catalogue(database: str) -> dict:
@@ -90,16 +103,8 @@ def _killed_before_the_catalogue(args: StagingJobArgs) -> None:
 
 
 def test_a_rerun_registers_what_a_kill_before_the_catalogue_left_out(cloud, bucket, unique):
-    topic = f"test.crash.{unique}"
-    Publisher(KafkaSettings(cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic=topic))(_events())
-    database = f"crash_{unique}"
-    args = StagingJobArgs(
-        lake_bucket=bucket,
-        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
-        run_id="crash",
-        topic=topic,
-        database=database,
-    )
+    args = _published(cloud, bucket, unique, "crash", DAYS)
+    database = args.database
     _killed_before_the_catalogue(args)
     staged = aws.client("s3").list_objects_v2(
         Bucket=bucket, Prefix=LakeLayout.STAGING_EVENTS_PREFIX
@@ -148,28 +153,15 @@ def test_a_kill_in_the_middle_of_the_parquet_write_loses_and_repeats_nothing(clo
     """Killed between its write's task commits and the job commit, the job leaves committed
     task output under ``_temporary``; the rerun's own job commit must not carry it into the
     table beside the rows it stages again."""
-    topic = f"test.midwrite.{unique}"
-    events = [
-        view(f"{day}-{n}", datetime.fromisoformat(day).replace(hour=9, minute=n, tzinfo=UTC),
-             str(n), f"incoming/source=weblog/mid/access.log@{n}", session_id=f"s{day}")
-        for day, count in MANY_DAYS.items() for n in range(count)
-    ]  # fmt: skip
-    Publisher(KafkaSettings(cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic=topic))(events)
-    database = f"midwrite_{unique}"
-    args = StagingJobArgs(
-        lake_bucket=bucket,
-        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
-        run_id="midwrite",
-        topic=topic,
-        database=database,
-    )
+    args = _published(cloud, bucket, unique, "midwrite", MANY_DAYS)
+    database = args.database
     left = _killed_mid_write(args, bucket)
     assert any(key.startswith(COMMITTED_TASKS) for key in left)  # written, in part
     assert _catalogue(database) == {"rows": {}, "locations": {}}  # nothing catalogued
 
     rerun = stages.run_glue_job("stage_events", args.to_argv())
     assert rerun["uncommitted_discarded"] == sum("/_temporary/" in f"/{key}" for key in left)
-    total = len(events)
+    total = sum(MANY_DAYS.values())
     assert (rerun["read"], rerun["staged"] + rerun["duplicates"]) == (total, total)
     assert rerun["table_rows"] == {"weblog": total}
     assert _catalogue(database)["rows"] == MANY_DAYS  # each event once, through the catalogue
