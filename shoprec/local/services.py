@@ -49,11 +49,13 @@ def _localstack_ready(port: int) -> Callable[[], bool]:
     return ready
 
 
-def localstack(ports: Ports) -> Service:
-    folder = RUN_DIR / "localstack"
-    dirs = {name: folder / name for name in ("fs", "tmp", "cache", "config", "s3")}
+def localstack(ports: Ports, name: str = "localstack") -> Service:
+    """LocalStack on ``ports.localstack``; ``name``: its folder under the run folder (a second
+    instance needs its own: LocalStack keeps state, CloudWatch's database included, there)."""
+    folder = RUN_DIR / name
+    dirs = {part: folder / part for part in ("fs", "tmp", "cache", "config", "s3")}
     return Service(
-        name="localstack",
+        name=name,
         command=[venv_python("localstack"), "-m", "shoprec.local.localstack_launcher"],
         ready=_localstack_ready(ports.localstack),
         env={

@@ -47,7 +47,7 @@ def stack_cloud(cloud: dict[str, str]):
     """A second LocalStack, for the deployment only."""
     ports = Ports.from_env()
     own = dataclasses.replace(ports, localstack=ports.localstack + 50)
-    service = dataclasses.replace(services.localstack(own), name="localstack-deploy")
+    service = services.localstack(own, name="localstack-deploy")  # its own state folder
     process.start(service)
     endpoint = f"http://127.0.0.1:{own.localstack}"
     saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL",)}
