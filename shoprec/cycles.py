@@ -15,9 +15,9 @@ import html
 import json
 from typing import Any
 
-from shoprec import metrics
+from shoprec import metrics, registry
 from shoprec.ingest.status import CURSOR, state_store
-from shoprec.layout import MANIFEST_FILE, TRAINING_SET_MANIFEST, LakeLayout
+from shoprec.layout import TRAINING_SET_MANIFEST, LakeLayout
 from shoprec.report import line_chart, page
 
 CYCLES_PAGE = "analytics/reports/cycles.html"
@@ -31,15 +31,7 @@ def _json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 
 
 def _models_by_run(s3: Any, layout: LakeLayout) -> dict[str, dict[str, Any]]:
-    paginator = s3.get_paginator("list_objects_v2")
-    manifests = [
-        obj["Key"]
-        for page_ in paginator.paginate(Bucket=layout.bucket, Prefix=layout.MODELS_PREFIX)
-        for obj in page_.get("Contents", [])
-        if obj["Key"].endswith("/" + MANIFEST_FILE)
-    ]
-    found = [_json(s3, layout.bucket, key) for key in manifests]
-    return {m["data_run"]: m for m in found if m and "data_run" in m}
+    return {m["data_run"]: m for m in registry.manifests_since(s3, layout) if "data_run" in m}
 
 
 def rows(s3: Any, layout: LakeLayout, source: str = "weblog") -> list[dict[str, Any]]:
