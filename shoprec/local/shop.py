@@ -1,6 +1,7 @@
 """The shop's clock on the local cloud: its traffic arrives day by day, as its servers rotate.
 
-A dataset (the YooChoose replay or the synthetic shop) is split into its days; ``deliver``
+A dataset (the YooChoose replay or the synthetic shop) is split into its days (a replayed file
+that ends minutes after a midnight delivers those minutes with the day before); ``deliver``
 ships the next day's files (``incoming/source=weblog/<host>/access-<day>.log``) and, as
 logrotate with ``delaycompress`` and a shipper would, the previous day again, gzipped: a
 copy the collector counts as ``duplicate_object``. What has been delivered is kept in
@@ -31,6 +32,9 @@ from shoprec.search.solr import Solr
 from shoprec.sources import GROUP_SIZE, LogFiles, generate_shop, items_sold, replay_yoochoose
 
 SYNTHETIC_DAYS = 5
+# A dataset's last day with fewer lines than this share of the day before is the file ending
+# just after a midnight: it arrives with that day, as a cycle run after midnight collects it.
+FRAGMENT_SHARE = 0.05
 SEARCH_SESSIONS = 300  # a day's searching shoppers (beside generate_shop's 1,500 browsing)
 _DAY = re.compile(r"access-(\d{4}-\d{2}-\d{2})\.log$")
 
@@ -49,6 +53,18 @@ def by_day(logs: LogFiles) -> dict[str, LogFiles]:
     return days
 
 
+def with_trailing_fragment(days: dict[str, LogFiles]) -> dict[str, LogFiles]:
+    """``days`` with a last day under ``FRAGMENT_SHARE`` of the day before merged into it (the
+    key stays the earlier day; each file keeps its own date)."""
+    if len(days) < 2:
+        return days
+    *kept, (before, before_files), (_, last_files) = days.items()
+    if last_files.lines >= FRAGMENT_SHARE * before_files.lines:
+        return days
+    merged = LogFiles(before_files.files | last_files.files, before_files.lines + last_files.lines)
+    return dict(kept) | {before: merged}
+
+
 @dataclass
 class Shop:
     dataset: str | None  # a YooChoose-format file, or None for the synthetic shop
@@ -56,7 +72,7 @@ class Shop:
 
     def days(self) -> dict[str, LogFiles]:
         if self.dataset:
-            return by_day(replay_yoochoose(Path(self.dataset)))
+            return with_trailing_fragment(by_day(replay_yoochoose(Path(self.dataset))))
         return by_day(generate_shop(days=SYNTHETIC_DAYS))
 
     @classmethod
