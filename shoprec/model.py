@@ -132,6 +132,22 @@ def serving_weights(members: Sequence[Any]) -> dict[str, np.ndarray]:
     }
 
 
+def fits(member: Any, number: int, champion: dict[str, np.ndarray]) -> bool:
+    """Whether the champion's member ``number`` can start ``member``: every array there, those
+    with a row per item as wide, every other one no larger (``warm_start`` fills its leading
+    corner). One trained with another embedding size cannot."""
+    for name, (layer, i) in WEIGHTS.items():
+        old = champion.get(weight_name(number, name))
+        new = tuple(member.get_layer(layer).weights[i].shape)
+        if old is None or len(old.shape) != len(new):
+            return False
+        if name in ITEM_ROWS and old.shape[1:] != new[1:]:
+            return False
+        if name not in ITEM_ROWS and any(o > n for o, n in zip(old.shape, new, strict=True)):
+            return False
+    return True
+
+
 def warm_start(member: Any, number: int, champion: dict[str, np.ndarray], rows: np.ndarray) -> None:
     """Start member ``number`` from the champion's member of that number. ``rows[i]`` is the
     champion's row of this run's item ``i`` (-1 for an item new to it): carried items keep

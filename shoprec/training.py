@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from shoprec.contracts import TrainingHyperparameters
-from shoprec.model import build_member, left_pad, warm_start
+from shoprec.model import build_member, fits, left_pad, warm_start
 from shoprec.ranking import top_k
 
 Examples = tuple[np.ndarray, np.ndarray]
@@ -42,6 +42,15 @@ def examples(sessions: Sequence[Sequence[int]], max_length: int) -> Examples:
     pairs = [(s[:t], s[t]) for s in readings for t in range(1, len(s))]
     x = left_pad([context for context, _ in pairs], max_length)
     return x, np.asarray([target for _, target in pairs], dtype=np.int32)
+
+
+def can_warm_start(hp: TrainingHyperparameters, champion: dict[str, np.ndarray]) -> bool:
+    """Whether every member of these hyperparameters that the champion has a member for can
+    start from it (``shoprec.model.fits``, on a probe member: shapes do not depend on the
+    catalogue's size but for the rows per item)."""
+    probe = build_member(2, hp.embedding_dim, hp.max_length, hp.dropout)
+    numbers = [n for n in range(hp.members) if f"member{n}.embedding" in champion]
+    return all(fits(probe, number, champion) for number in numbers)
 
 
 def build_members(

@@ -58,6 +58,7 @@ from shoprec.ranking import popularity_order, top_k
 from shoprec.serving import SessionRecommender
 from shoprec.training import (
     build_members,
+    can_warm_start,
     ensemble_recommender,
     examples,
     fit,
@@ -193,13 +194,15 @@ def main(argv: list[str]) -> dict[str, object]:
     latest, latest_ends = _sessions("latest", index) if _channel("latest").exists() else ([], [])
     data = examples(train, hp.max_length)
     baselines = Baselines(train, len(item_ids), train_ends)
+    # a champion trained with other shapes (another embedding size) is judged, not started from
+    warm = champion if champion and can_warm_start(hp, champion.scorer.weights) else None
     logs.log(
         logger,
         "data loaded",
         items=len(item_ids) - 1,
         **vocabulary_change,
         champion=champion_version,
-        warm_start_from=champion.version if champion else None,
+        warm_start_from=warm.version if warm else None,
         train_sessions=len(train),
         validation_sessions=len(validation),
         latest_sessions=len(latest),
@@ -207,7 +210,7 @@ def main(argv: list[str]) -> dict[str, object]:
     )
 
     starting_weights = (
-        (champion.scorer.weights, champion_rows(champion.item_ids, item_ids)) if champion else None
+        (warm.scorer.weights, champion_rows(warm.item_ids, item_ids)) if warm else None
     )
     members = build_members(hp, len(item_ids), starting_weights)
     model = build_ensemble(members)
@@ -266,7 +269,7 @@ def main(argv: list[str]) -> dict[str, object]:
             "training_set": json.loads(lineage_file.read_text()) if lineage_file.exists() else None,
             "code_version": _code_version(),
             "seed": hp.seed,
-            "warm_start_from": champion.version if champion else None,
+            "warm_start_from": warm.version if warm else None,
             "framework": {"tensorflow": tf.__version__, "keras": keras.__version__},
         },
         "train_seconds": round(sum(curves["seconds"]) + sum(refit["seconds"]), 2),

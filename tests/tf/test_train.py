@@ -5,41 +5,33 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import random
 import re
 import shutil
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from training_data import write_training_set
 
 from shoprec import serving
 from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import next_item_cases
 from shoprec.knn import SessionIndex
-from shoprec.model import build_member, champion_rows, left_pad, serving_weights, warm_start
+from shoprec.layout import TRAINING_SET_CHANNELS
+from shoprec.model import (
+    build_member,
+    champion_rows,
+    fits,
+    left_pad,
+    serving_weights,
+    warm_start,
+)
 from shoprec.serving import SessionRecommender
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 TRAIN = Path(__file__).parents[2] / "sagemaker" / "training" / "train.py"
 V1_DATA_UNTIL = "1970-01-01T02:48:19"  # 10,099 s
-
-
-def _sessions(rng: random.Random, count: int, items: range) -> list[list[str]]:
-    """Learnable sessions: mostly walk to the next item."""
-    result = []
-    for _ in range(count):
-        position = rng.randrange(len(items))
-        session = []
-        for _ in range(rng.randint(2, 6)):
-            session.append(str(items[position]))
-            position = (
-                (position + 1) % len(items) if rng.random() < 0.9 else rng.randrange(len(items))
-            )
-        result.append(session)
-    return result
 
 
 def _train(
@@ -54,29 +46,14 @@ def _train(
     """One SageMaker-style run: channels on disk, ``SM_*`` variables, train.py's main. The
     latest day also walks over ``fresh``, items that no training session has; ``data_until``:
     the end of the training set's window, as its manifest (the lineage channel) says."""
-    rng = random.Random(version)
-    train, validation = _sessions(rng, 1500, items), _sessions(rng, 200, items)
-    latest = validation + _sessions(rng, 300, range(items.start, fresh.stop))
-    known = sorted({i for s in train for i in s})
-    channels = {
-        "train": _channel(train),
-        "validation": _channel([[i for i in s if i in known] for s in validation], 10_000),
-        "latest": _channel(latest, 10_000),
-        "vocabulary": pa.table(
-            {"item_id": known, "item_index": range(1, len(known) + 1), "clicks": [1] * len(known)}
-        ),
-    }
+    inputs = root / version / "input"
+    write_training_set(inputs, version, items, fresh, data_until)
     env = {"SM_MODEL_DIR": str(root / version)}
-    for name, table in channels.items():
-        (root / version / "input" / name).mkdir(parents=True)
-        pq.write_table(table, root / version / "input" / name / "part-0.parquet")
-        env[f"SM_CHANNEL_{name.upper()}"] = str(root / version / "input" / name)
-    lineage = root / version / "input" / "lineage"
+    for name in TRAINING_SET_CHANNELS:
+        env[f"SM_CHANNEL_{name.upper()}"] = str(inputs / name)
+    lineage = root / version / "lineage"
     lineage.mkdir()
-    training_set = {"source_partitions": ["event_date=x"]}
-    if data_until:
-        training_set["window"] = {"to": data_until}
-    (lineage / "manifest.json").write_text(json.dumps(training_set))
+    (inputs / "manifest.json").rename(lineage / "manifest.json")
     env["SM_CHANNEL_LINEAGE"] = str(lineage)
     env["SM_CHANNEL_CHAMPION"] = str(champion or root / "no-champion")
     with pytest.MonkeyPatch.context() as patch:
@@ -90,14 +67,6 @@ def _train(
         )
         module.main([*hp.to_argv(), "--model_dir", "s3://ignored"])
     return root / version
-
-
-def _channel(sessions: list[list[str]], first_end: int = 0) -> pa.Table:
-    """Sessions as the training-set job writes them: end times in seconds, one apart, as
-    Spark's nanosecond timestamps."""
-    seconds = np.arange(first_end, first_end + len(sessions), dtype=np.int64)
-    ends = pa.array(seconds * 1_000_000_000).cast(pa.timestamp("ns"))
-    return pa.table({"items": sessions, "end_time": ends})
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +192,10 @@ def test_numpy_serving_matches_the_tensorflow_model_on_validation_prefixes(cycle
     top = np.argsort(-logits, axis=1, kind="stable")[:, :20]
     same = (top == np.argsort(-expected, axis=1, kind="stable")[:, :20]).all(axis=1)
     assert same.mean() >= 0.99  # exact ties may order differently
+
+
+def test_a_champion_with_another_embedding_size_is_not_started_from():
+    champion = serving_weights([build_member(10, 4, 8, 0.0)])
+    assert fits(build_member(12, 4, 8, 0.0), 0, champion)  # more items: rows are carried
+    assert not fits(build_member(12, 8, 8, 0.0), 0, champion)  # wider rows: a fresh start
+    assert not fits(build_member(12, 4, 8, 0.0), 1, champion)  # no member of that number
