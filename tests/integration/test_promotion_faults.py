@@ -1,6 +1,7 @@
 """Promotion through faults on real S3 (LocalStack): a model folder with a missing or corrupt
-file, an upload killed (SIGKILL) before its manifest, and the champion pointer moved by a
-promotion and a rollback at once. After each, the API still serves a complete model."""
+file, an upload killed (SIGKILL) before its manifest, a training run killed mid-epoch, and the
+champion pointer moved by a promotion and a rollback at once. After each, the API still
+serves a complete model."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import pytest
 from tiny_model import write_tiny_model
 
 from shoprec import aws, registry
-from shoprec.layout import CHAMPION_KEY, LakeLayout
-from shoprec.local.runtime import REPO, venv_python
+from shoprec.layout import CHAMPION_KEY, MODEL_FILES, LakeLayout
+from shoprec.local.runtime import REPO, read_env_file, venv_python
+from tests.integration.lake_balance import serve_tiny_champion, served_version
 
 pytestmark = [pytest.mark.integration]
 
@@ -24,14 +26,6 @@ pytestmark = [pytest.mark.integration]
 def _gate(champion: str | None) -> dict:
     """A promote decision recorded against ``champion`` (None: the first model)."""
     return {"decision": "promote", "serve": "model", "reason": "test", "champion_version": champion}
-
-
-def _served_version(s3, layout: LakeLayout) -> str:
-    from api.chalicelib.champion import ChampionHolder
-
-    model = ChampionHolder(s3, layout, refresh_seconds=0).get()
-    assert model.recommend(["a"], 3).items  # complete: it loads and answers
-    return model.version
 
 
 def _pointer_history(s3, bucket: str) -> list[tuple[str, str]]:
@@ -118,7 +112,7 @@ def test_a_missing_or_corrupt_file_blocks_promotion(lake, tmp_path):
 
     s3.put_object(Bucket=layout.bucket, Key=folder + "weights.npz", Body=weights)
     assert registry.promote_if_accepted(s3, layout, "v1")["promoted"]
-    assert _served_version(s3, layout) == "v1"
+    assert served_version(layout.bucket) == "v1"
 
 
 def test_an_upload_killed_before_its_manifest_leaves_nothing_servable(lake, tmp_path):
@@ -141,11 +135,11 @@ def test_an_upload_killed_before_its_manifest_leaves_nothing_servable(lake, tmp_
         "reason": "v2 has no manifest: its upload did not finish; nothing to promote",
         "serving": {"version": "v1", "tier": "model"},
     }
-    assert _served_version(s3, layout) == "v1"
+    assert served_version(layout.bucket) == "v1"
 
     registry.publish(s3, layout, model, "v2")  # the retried job uploads it all
     assert registry.promote_if_accepted(s3, layout, "v2")["promoted"]
-    assert _served_version(s3, layout) == "v2"
+    assert served_version(layout.bucket) == "v2"
 
 
 def _champions(s3, layout: LakeLayout, tmp_path: Path, *versions: str) -> None:
@@ -173,7 +167,7 @@ def test_a_promotion_racing_a_rollback_lands_after_it(lake, tmp_path):
         ("v1", "rollback from v2"),
         ("v3", "v3 by hand"),
     ]
-    assert _served_version(s3, layout) == "v3"
+    assert served_version(layout.bucket) == "v3"
 
 
 def test_a_gated_promotion_racing_a_rollback_is_refused_with_its_reason(lake, tmp_path):
@@ -193,7 +187,7 @@ def test_a_gated_promotion_racing_a_rollback_is_refused_with_its_reason(lake, tm
     }
     assert _pointer_history(s3, layout.bucket)[-1] == ("v1", "rollback from v2")
     assert len(_pointer_history(s3, layout.bucket)) == 3
-    assert _served_version(s3, layout) == "v1"
+    assert served_version(layout.bucket) == "v1"
 
 
 def test_concurrent_moves_of_the_pointer_all_land(lake, tmp_path):
@@ -220,3 +214,60 @@ def test_concurrent_moves_of_the_pointer_all_land(lake, tmp_path):
     pointer = registry.read_champion(s3, layout)
     assert sorted([pointer["version"], *pointer["earlier"]]) == sorted(["v0", *versions])
     assert len(_pointer_history(s3, layout.bucket)) == 1 + len(versions)
+
+
+def _training_set_in_lake(bucket: str, data_run: str, folder: Path) -> None:
+    """A learnable training set (``tests/training_data.py``, written in the training runtime)
+    where the training-set job leaves one: ``analytics/training/<run>/``."""
+    script = REPO / "tests" / "training_data.py"
+    subprocess.run([venv_python("ml"), str(script), str(folder), data_run], check=True)
+    s3, prefix = aws.client("s3"), LakeLayout.training_prefix(data_run)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        s3.upload_file(str(path), bucket, prefix + path.relative_to(folder).as_posix())
+
+
+def _train_task(bucket: str, run_dir: Path, data_run: str, version: str) -> subprocess.Popen:
+    """The cycle's train task (train.py as SageMaker runs it, then the upload) in a process
+    group of its own, on a run folder whose settings name the test's lake."""
+    run_dir.mkdir(exist_ok=True)
+    settings = read_env_file() | {"SHOPREC_LAKE_BUCKET": bucket}
+    (run_dir / "env").write_text("".join(f"export {k}={v}\n" for k, v in settings.items()))
+    call = f"stages.train({data_run!r}, {version!r}, epochs=3, members=2, max_length=8)"
+    return subprocess.Popen(
+        [venv_python("lambda"), "-c", f"from shoprec.local import stages; {call}"],
+        env=os.environ | {"SHOPREC_RUN_DIR": str(run_dir), "PYTHONPATH": str(REPO)},
+        cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_training_run_killed_mid_epoch_leaves_nothing_servable(lake, tmp_path):
+    """SIGKILL (a spot interruption, an out-of-memory kill) after the first of three epochs:
+    nothing of the model reaches the lake, the champion keeps serving, and the retried run
+    publishes a complete model."""
+    s3, layout = lake
+    serving = serve_tiny_champion(layout.bucket, tmp_path)
+    _training_set_in_lake(layout.bucket, "killed", tmp_path / "training-set")
+
+    task = _train_task(layout.bucket, tmp_path / "run", "killed", "v2")
+    assert task.stdout is not None
+    for line in task.stdout:
+        if "epoch 1/3" in line:
+            os.killpg(task.pid, signal.SIGKILL)
+            break
+    else:
+        pytest.fail(f"the train task exited {task.wait()} before its first epoch ended")
+    assert task.wait(timeout=60) == -signal.SIGKILL
+    listed = s3.list_objects_v2(Bucket=layout.bucket, Prefix=layout.model_prefix("v2"))
+    assert listed["KeyCount"] == 0  # nothing of it uploaded
+    assert registry.read_champion(s3, layout)["version"] == serving
+    assert served_version(layout.bucket) == serving
+
+    retried = _train_task(layout.bucket, tmp_path / "run", "killed", "v2")
+    output = retried.communicate(timeout=600)[0]
+    assert retried.returncode == 0, output
+    model = registry.download(s3, layout, "v2", tmp_path / "v2")  # every file verifies
+    assert sorted(p.name for p in model.iterdir()) == sorted(MODEL_FILES)
+    decided = registry.promote_if_accepted(s3, layout, "v2")
+    assert served_version(layout.bucket) == ("v2" if decided["promoted"] else serving)

@@ -16,6 +16,7 @@ from shoprec.local import stages
 from shoprec.replay import main as replay_cli
 from shoprec.schema import SCHEMA_VERSION
 from tests.integration.ingestion import consume
+from tests.integration.lake_balance import assert_balanced, serve_tiny_champion, served_version
 
 pytestmark = [pytest.mark.integration]
 # ingest date → events per landing file
@@ -67,8 +68,9 @@ def test_a_replay_publishes_exactly_the_landed_events_of_its_dates(cloud, replay
 
 
 @pytest.mark.slow
-def test_a_replay_over_staged_days_adds_no_rows(cloud, replayed, bucket, unique):
+def test_a_replay_over_staged_days_adds_no_rows(cloud, replayed, bucket, unique, tmp_path):
     topic, by_day = replayed
+    serving = serve_tiny_champion(bucket, tmp_path)
     args = StagingJobArgs(
         lake_bucket=bucket,
         kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
@@ -86,3 +88,5 @@ def test_a_replay_over_staged_days_adds_no_rows(cloud, replayed, bucket, unique)
     again = stages.run_glue_job("stage_events", args.to_argv())
     assert (again["read"], again["staged"], again["duplicates"]) == (total, 0, total)
     assert again["table_rows"] == {"weblog": total}
+    assert sum(assert_balanced(bucket, args.database)["rows"].values()) == total
+    assert served_version(bucket) == serving

@@ -4,7 +4,6 @@ catalogue's readers (Athena here: ``make sql``) read through."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,25 +20,16 @@ from shoprec.layout import LakeLayout
 from shoprec.local import stages
 from shoprec.local.runtime import REPO, venv_python
 from shoprec.schema import Event
+from tests.integration.lake_balance import (
+    assert_balanced,
+    catalogue,
+    land_events,
+    serve_tiny_champion,
+    served_version,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DAYS = {"2026-11-01": 7, "2026-11-02": 5}  # events per day: one partition each
-
-CATALOGUE = """
-import json, sys
-from shoprec.local.sql import run
-table = sys.argv[1] + ".events"
-report = {"rows": {}, "locations": {}}
-for row in run(f"select event_date, count(*) as n from {table} group by event_date"):
-    report["rows"][row["event_date"]] = row["n"]
-for row in run(f"show partitions {table}"):
-    spec = ", ".join(f"{k}='{v}'" for k, v in (p.split("=") for p in row["partition"].split("/")))
-    described = run(f"describe formatted {table} partition ({spec})")
-    report["locations"][row["partition"]] = next(
-        r["data_type"] for r in described if r["col_name"] == "Location"
-    )
-print(json.dumps(report))
-"""
 
 
 def _events(days: dict[str, int]) -> list[Event]:
@@ -54,9 +44,11 @@ def _events(days: dict[str, int]) -> list[Event]:
 
 
 def _published(cloud: dict, bucket: str, unique: str, name: str, days: dict) -> StagingJobArgs:
-    """The days' events on a topic of their own; the staging job's arguments for them."""
-    topic = f"test.{name}.{unique}"
-    Publisher(KafkaSettings(cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic=topic))(_events(days))
+    """The days' events landed and on a topic of their own, as the collector lands and
+    publishes them; the staging job's arguments for them."""
+    topic, events = f"test.{name}.{unique}", _events(days)
+    land_events(bucket, events, name)
+    Publisher(KafkaSettings(cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic=topic))(events)
     return StagingJobArgs(
         lake_bucket=bucket,
         kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
@@ -64,14 +56,6 @@ def _published(cloud: dict, bucket: str, unique: str, name: str, days: dict) -> 
         topic=topic,
         database=f"{name}_{unique}",
     )
-
-
-def _catalogue(database: str) -> dict:
-    done = subprocess.run(
-        [venv_python("glue"), "-c", CATALOGUE, database],
-        env=stages.stage_env(), cwd=REPO, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(done.stdout.splitlines()[-1])
 
 
 def _staging_job(args: StagingJobArgs, **env_extra: str) -> subprocess.Popen:
@@ -102,7 +86,10 @@ def _killed_before_the_catalogue(args: StagingJobArgs) -> None:
     _kill(job)
 
 
-def test_a_rerun_registers_what_a_kill_before_the_catalogue_left_out(cloud, bucket, unique):
+def test_a_rerun_registers_what_a_kill_before_the_catalogue_left_out(
+    cloud, bucket, unique, tmp_path
+):
+    serving = serve_tiny_champion(bucket, tmp_path)
     args = _published(cloud, bucket, unique, "crash", DAYS)
     database = args.database
     _killed_before_the_catalogue(args)
@@ -110,16 +97,17 @@ def test_a_rerun_registers_what_a_kill_before_the_catalogue_left_out(cloud, buck
         Bucket=bucket, Prefix=LakeLayout.STAGING_EVENTS_PREFIX
     )
     assert any(o["Key"].endswith(".parquet") for o in staged["Contents"])  # written
-    assert _catalogue(database) == {"rows": {}, "locations": {}}  # not catalogued
+    assert catalogue(database)["locations"] == {}  # not catalogued
 
     rerun = stages.run_glue_job("stage_events", args.to_argv())
     total = sum(DAYS.values())
     assert (rerun["read"], rerun["staged"], rerun["duplicates"]) == (total, 0, total)
     assert rerun["table_rows"] == {"weblog": total}
 
-    catalogue = _catalogue(database)
-    assert catalogue["rows"] == DAYS  # read through the catalogue's partitions
-    assert catalogue["locations"] == {
+    staged = assert_balanced(bucket, database)  # read through the catalogue's partitions
+    assert staged["rows"] == DAYS
+    assert served_version(bucket) == serving
+    assert staged["locations"] == {
         f"source=weblog/event_type=view/event_date={day}": (
             f"s3://{bucket}/{LakeLayout.STAGING_EVENTS_PREFIX}"
             f"source=weblog/event_type=view/event_date={day}"
@@ -149,19 +137,24 @@ def _killed_mid_write(args: StagingJobArgs, bucket: str) -> list[str]:
     pytest.fail(f"the job exited {job.returncode} before a task of its write committed")
 
 
-def test_a_kill_in_the_middle_of_the_parquet_write_loses_and_repeats_nothing(cloud, bucket, unique):
+def test_a_kill_in_the_middle_of_the_parquet_write_loses_and_repeats_nothing(
+    cloud, bucket, unique, tmp_path
+):
     """Killed between its write's task commits and the job commit, the job leaves committed
     task output under ``_temporary``; the rerun's own job commit must not carry it into the
     table beside the rows it stages again."""
+    serving = serve_tiny_champion(bucket, tmp_path)
     args = _published(cloud, bucket, unique, "midwrite", MANY_DAYS)
     database = args.database
     left = _killed_mid_write(args, bucket)
     assert any(key.startswith(COMMITTED_TASKS) for key in left)  # written, in part
-    assert _catalogue(database) == {"rows": {}, "locations": {}}  # nothing catalogued
+    assert catalogue(database)["locations"] == {}  # nothing catalogued
 
     rerun = stages.run_glue_job("stage_events", args.to_argv())
     assert rerun["uncommitted_discarded"] == sum("/_temporary/" in f"/{key}" for key in left)
     total = sum(MANY_DAYS.values())
     assert (rerun["read"], rerun["staged"] + rerun["duplicates"]) == (total, total)
     assert rerun["table_rows"] == {"weblog": total}
-    assert _catalogue(database)["rows"] == MANY_DAYS  # each event once, through the catalogue
+    # each event once, through the catalogue; the API served all along
+    assert assert_balanced(bucket, database)["rows"] == MANY_DAYS
+    assert served_version(bucket) == serving
