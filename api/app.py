@@ -10,6 +10,7 @@ import functools
 import os
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from chalice import Chalice, Response
 
@@ -25,6 +26,7 @@ from chalicelib.requests import (
 )
 from shoprec import aws, serving
 from shoprec.contracts import ApiSettings
+from shoprec.impressions import ImpressionLog, impression_lines
 from shoprec.layout import LakeLayout
 from shoprec.tiers import POPULAR
 
@@ -37,6 +39,18 @@ def champion() -> ChampionHolder:
     settings = ApiSettings.from_env(os.environ)
     return ChampionHolder(
         aws.quick_client("s3"), LakeLayout(settings.lake_bucket), settings.champion_refresh_seconds
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def impressions() -> ImpressionLog:
+    """Every answer's impression, put to the lake in batches (``shoprec.impressions``)."""
+    settings = ApiSettings.from_env(os.environ)
+    return ImpressionLog(
+        aws.quick_client("s3"),
+        LakeLayout(settings.lake_bucket),
+        settings.impression_batch,
+        settings.impression_flush_seconds,
     )
 
 
@@ -74,6 +88,16 @@ def _errors_answered(view: Callable[..., dict]) -> Callable[..., Response | dict
 
 
 def _served(answer: serving.Recommendation, model: serving.Recommender) -> dict:
+    """The answer, logged as an impression under its recommendation_id (the shop's product
+    links carry it back as ``rec=``)."""
+    recommendation_id = str(uuid.uuid4())
+    shown = [item for item, _ in answer.items]
+    route = app.current_request.path
+    impressions().record(
+        impression_lines(
+            recommendation_id, model.version, answer.tier, route, shown, datetime.now(UTC)
+        )
+    )
     return {
         "items": [
             {
@@ -84,7 +108,7 @@ def _served(answer: serving.Recommendation, model: serving.Recommender) -> dict:
             for (item, score), because in zip(answer.items, answer.because, strict=True)
         ],
         "model_version": model.version,
-        "recommendation_id": str(uuid.uuid4()),
+        "recommendation_id": recommendation_id,
         "tier": answer.tier,
     }
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from shoprec.contracts import CollectorSettings
+from shoprec.impressions import ImpressionParser
 from shoprec.ingest.collector import Collector, log
 from shoprec.ingest.lines import LineParser
 from shoprec.privacy import ClientHasher, client_hash_key
@@ -20,6 +21,7 @@ from shoprec.weblog.parse import WebLogParser
 _PARSERS: dict[str, Callable[[CollectorSettings, ClientHasher], LineParser]] = {
     Source.WEBLOG: lambda s, hasher: WebLogParser.create(s.log_format, hasher, s.source),
     Source.SOLR: lambda s, hasher: SolrRequestLogParser(s.source),
+    Source.IMPRESSIONS: lambda s, hasher: ImpressionParser(s.source),
 }
 
 

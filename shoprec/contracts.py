@@ -142,6 +142,9 @@ class ApiSettings(EnvContract):
     lake_bucket: str
     champion_refresh_seconds: int = 60
     env: str = "local"  # the deployment (dev, prod): the metrics' Environment dimension
+    # impressions (shoprec.impressions): put as one object per this many lines or seconds
+    impression_batch: int = 500
+    impression_flush_seconds: float = 10.0
 
 
 @dataclasses.dataclass(frozen=True)

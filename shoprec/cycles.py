@@ -6,7 +6,9 @@ report (``state/collector/source=<s>/reports/<run>.json``), the staging job's co
 catalogue, novelty) and, when the cycle trained, the model's manifest (its metrics beside
 the baselines on that cycle's validation split, the gate, training seconds); and the signals
 the operations alarms watch (quarantine ratio, oldest pending object, Kafka lag), as the
-runs put them on CloudWatch. Written to ``analytics/reports/cycles.html``.
+runs put them on CloudWatch; the feedback loop: impressions, clicks and CTR per model
+version (tier, position) as each staging run counted them, and the verdicts of the live CTR
+test (``shoprec.feedback``). Written to ``analytics/reports/cycles.html``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import html
 import json
 from typing import Any
 
-from shoprec import metrics, registry
+from shoprec import feedback, metrics, registry
 from shoprec.ingest.status import CURSOR, state_store
+from shoprec.ingest.store import JsonStore
 from shoprec.layout import TRAINING_SET_MANIFEST, LakeLayout
 from shoprec.report import line_chart, page
 
@@ -76,7 +79,48 @@ def _alarm_signals(cycles: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def render(cycles: list[dict[str, Any]]) -> str:
+def verdicts(s3: Any, layout: LakeLayout) -> list[dict[str, Any]]:
+    """The live CTR test's final verdicts, one per judged champion."""
+    store = JsonStore(s3, layout.bucket, layout.FEEDBACK_VERDICTS_PREFIX)
+    return [doc.body for name in store.names() if (doc := store.get(name)) is not None]
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>no impressions staged yet</p>"
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in rows[0])
+    body = "".join("<tr>" + "".join(map(_cell, row.values())) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _feedback(cycles: list[dict[str, Any]], judged: list[dict[str, Any]]) -> str:
+    """Impressions, clicks and CTR per model version (each staging run counts everything
+    staged by then: the last run's counts are the totals), the CTR of each version cycle by
+    cycle, and the verdicts."""
+    counted = [feedback.report_rows(c["staged"]) for c in cycles if c["staged"]]
+    latest = counted[-1] if counted else []
+    versions = [key[0] for key in feedback.counts_by(latest, "model_version")]
+    by_cycle = [feedback.counts_by(rows, "model_version") for rows in counted]
+    chart = line_chart(
+        "CTR per model version (all its impressions by each cycle)",
+        {v: [c[(v,)].ctr for c in by_cycle if (v,) in c] for v in versions},
+        "cycles",
+    )
+    return (
+        "<h2>Feedback: impressions, clicks and CTR</h2>"
+        + chart
+        + _table(feedback.ctr_table(latest, "model_version"))
+        + "<h3>per tier</h3>"
+        + _table(feedback.ctr_table(latest, "model_version", "tier"))
+        + "<h3>per position</h3>"
+        + _table(feedback.ctr_table(latest, "model_version", "position"))
+        + "<h3>verdicts of the live CTR test</h3>"
+        + _table([{k: v.get(k, "") for k in ("champion", "previous", "decision", "reason")}
+                  for v in judged])
+    )  # fmt: skip
+
+
+def render(cycles: list[dict[str, Any]], judged: list[dict[str, Any]] = ()) -> str:
     trained = [c for c in cycles if c["model"]]
     built = [c for c in cycles if c["training_set"]]
     metric = {
@@ -142,7 +186,10 @@ def render(cycles: list[dict[str, Any]]) -> str:
             + "</tr>"
         )
     table = f"<table>{head}{''.join(body)}</table>"
-    return page("shoprec: the loop, cycle by cycle", "".join(charts) + table)
+    return page(
+        "shoprec: the loop, cycle by cycle",
+        "".join(charts) + table + _feedback(cycles, list(judged)),
+    )
 
 
 def publish(s3: Any, layout: LakeLayout) -> str:
@@ -150,7 +197,7 @@ def publish(s3: Any, layout: LakeLayout) -> str:
     s3.put_object(
         Bucket=layout.bucket,
         Key=CYCLES_PAGE,
-        Body=render(rows(s3, layout)).encode(),
+        Body=render(rows(s3, layout), verdicts(s3, layout)).encode(),
         ContentType="text/html",
     )
     return CYCLES_PAGE

@@ -32,7 +32,8 @@ CATCHUP_OPTION = "catchup"
 # (and the DAG waits for it that long).
 GLUE_JOBS = ("stage_events", "build_training_set")
 GLUE_TIMEOUT_MINUTES = 120
-SOURCES = ("weblog", "solr")  # the sources collected from objects under incoming/
+# the sources collected from objects under incoming/ (impressions: the API's, shoprec.impressions)
+SOURCES = ("weblog", "solr", "impressions")
 PULLED_SOURCES = ("opensearch",)  # collected by reading the engine (UBI documents)
 COLLECTED_SOURCES = SOURCES + PULLED_SOURCES  # one collect step each in the DAG
 

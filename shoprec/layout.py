@@ -72,6 +72,9 @@ class LakeLayout:
     ERASURE_SCRATCH_PREFIX = "state/erasure/scratch/"
     RETRAIN_KEY = "state/erasure/retrain.json"
 
+    # The feedback loop's final verdict on each champion (shoprec.feedback)
+    FEEDBACK_VERDICTS_PREFIX = "state/feedback/verdicts/"
+
     STAGING_EVENTS_PREFIX = "staging/events/"
     SEARCH_LABELS_PREFIX = "staging/search_labels/"  # rebuilt from the events by each staging run
 

@@ -286,19 +286,26 @@ class DamagedModel(RuntimeError):
     """A model folder whose files are not the bytes its manifest lists."""
 
 
-def rollback(s3: Any, layout: LakeLayout) -> dict[str, Any]:
+def rollback(
+    s3: Any, layout: LakeLayout, reason: str | None = None, only_from: str | None = None
+) -> dict[str, Any]:
     """Point the champion back at the previous champion (the API follows on its next refresh),
-    once its folder is verified again: its files may have changed since it last served."""
+    once its folder is verified again: its files may have changed since it last served.
+    ``reason`` is recorded in the pointer; with ``only_from``, only while that version is
+    the champion (a judgement of one champion never rolls back another)."""
 
     def change(current: dict[str, Any] | None) -> dict[str, Any]:
         if not current or not current["earlier"]:
             raise NothingToRollBack("there is no earlier champion to roll back to")
+        if only_from and current["version"] != only_from:
+            raise NothingToRollBack(f"{only_from} no longer serves ({current['version']} does)")
         previous, *older = current["earlier"]
         listed = read_manifest(s3, layout, previous).get("files")
         found = problems(s3, layout.bucket, layout.model_prefix(previous), listed)
         if found:
             raise DamagedModel(f"model {previous} cannot serve again: {'; '.join(found)}")
-        return _pointer(previous, f"rollback from {current['version']}", older)
+        why = f"rollback from {current['version']}" + (f": {reason}" if reason else "")
+        return _pointer(previous, why, older)
 
     return _move_pointer(s3, layout, change)
 

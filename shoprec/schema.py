@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Versions the staging job accepts. Version 2 added client_id and session_source (and made
 # session_id nullable: cookieless lines get their session in Spark); a version-1 record
 # reads as a cookie session. Version 3 added query_id and position (search events and the
-# result clicks that follow them); older records have neither.
-ACCEPTED_VERSIONS = (1, 2, 3)
+# result clicks that follow them); older records have neither. Version 4 added
+# recommendation_id, model_version and tier (the API's impressions, and the product views that
+# followed a recommended link) and the session source ``none``; older records have none of them.
+ACCEPTED_VERSIONS = (1, 2, 3, 4)
 
 
 class Source(StrEnum):
@@ -29,6 +31,7 @@ class Source(StrEnum):
     OPENSEARCH = "opensearch"  # User Behavior Insights documents in OpenSearch
     ELASTICSEARCH = "elasticsearch"
     REPLAY = "replay"
+    IMPRESSIONS = "impressions"  # what the recommendation API showed (shoprec.impressions)
 
 
 class EventType(StrEnum):
@@ -40,11 +43,13 @@ class EventType(StrEnum):
     SEARCH_CLICK = "search_click"  # a result clicked, at its position
     CLICK = "click"
     PAGE = "page"
+    IMPRESSION = "impression"  # an item the API recommended, at its position
 
 
 class SessionSource(StrEnum):
     COOKIE = "cookie"  # the shop's session cookie
     INFERRED = "inferred"  # built in Spark from client_id and an inactivity gap
+    NONE = "none"  # no shopper's event (an impression: what the API answered)
 
 
 class UserAgentClass(StrEnum):
@@ -73,7 +78,10 @@ class Event:
     client_id: str | None = None  # keyed hash of address + user agent (shoprec.privacy)
     session_source: str = SessionSource.COOKIE.value
     query_id: str | None = None  # the search it answers (search, zero_result, search_click)
-    position: int | None = None  # of the clicked result in its list, from 1 (search_click)
+    position: int | None = None  # in its list, from 1 (search_click, impression)
+    recommendation_id: str | None = None  # the API's answer shown, or followed by a view
+    model_version: str | None = None  # the model that answered (impression)
+    tier: str | None = None  # the tier that answered (impression; shoprec.tiers.SERVED)
 
     def to_record(self) -> dict[str, object]:
         """A JSON-ready dict in column order: times as ISO-8601 UTC with milliseconds."""
@@ -90,9 +98,11 @@ class Event:
 
     @classmethod
     def from_record(cls, record: Mapping[str, str]) -> Event:
-        """The event of a landing CSV row (``to_record`` as text; an empty field is None)."""
+        """The event of a landing CSV row (``to_record`` as text; an empty or absent nullable
+        field is None)."""
         values: dict[str, object] = {
-            name: (None if name in NULLABLE and record[name] == "" else record[name])
+            # a row of an older version has no column for the nullable fields added since
+            name: (None if name in NULLABLE and not record.get(name) else record[name])
             for name in FIELD_NAMES
         }
         values["event_time"] = datetime.fromisoformat(record["event_time"]).astimezone(UTC)

@@ -25,6 +25,8 @@ from pathlib import Path
 from shoprec.weblog.render import render_line
 
 HOSTS = ("web-01", "web-02")
+ITEM_BASE = 100_000  # the synthetic shop's item ids: ITEM_BASE + item number
+SHOP_START = datetime(2026, 11, 1, tzinfo=UTC)  # the synthetic shop's first day
 SHOP_ITEMS, GROUP_SIZE, NEW_GROUPS_PER_DAY = 600, 12, 2  # the synthetic shop's defaults
 
 
@@ -108,6 +110,22 @@ def groups_shown(items: int = SHOP_ITEMS, group_size: int = GROUP_SIZE) -> int:
     return -(-items // group_size)
 
 
+def shop_groups(
+    day: int,
+    items: int = SHOP_ITEMS,
+    group_size: int = GROUP_SIZE,
+    new_groups_per_day: int = NEW_GROUPS_PER_DAY,
+) -> tuple[list[list[int]], list[float]]:
+    """The groups of item numbers the synthetic shop shows on ``day`` (from 0), newest
+    first, and how popular each is (newest most)."""
+    shown = groups_shown(items, group_size)
+    first = day * new_groups_per_day
+    groups = [
+        list(range(g * group_size, (g + 1) * group_size)) for g in range(first, first + shown)
+    ]
+    return groups[::-1], [1.0 / (rank + 1) ** 0.8 for rank in range(shown)]
+
+
 def items_sold(days: int) -> int:
     """Every item the default synthetic shop sells over ``days`` (new groups included)."""
     return (groups_shown() + NEW_GROUPS_PER_DAY * days) * GROUP_SIZE
@@ -119,7 +137,7 @@ def generate_shop(
     sessions_per_day: int = 1500,
     items: int = SHOP_ITEMS,
     group_size: int = GROUP_SIZE,
-    start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
+    start: datetime = SHOP_START,
     cookieless: float = 0.1,
     new_groups_per_day: int = NEW_GROUPS_PER_DAY,
 ) -> LogFiles:
@@ -127,17 +145,10 @@ def generate_shop(
     day ``new_groups_per_day`` groups of new items arrive as the most popular, and as many of
     the oldest fade out of the shop."""
     rng = random.Random(seed)
-    shown = groups_shown(items, group_size)
-    groups = [
-        list(range(g * group_size, (g + 1) * group_size))
-        for g in range(shown + new_groups_per_day * days)
-    ]
-    popularity = [1.0 / (rank + 1) ** 0.8 for rank in range(shown)]  # newest first
     lines: list[tuple[str, datetime, str]] = []
     session_no = 0
     for day in range(days):
-        first = day * new_groups_per_day
-        today = groups[first : first + shown][::-1]
+        today, popularity = shop_groups(day, items, group_size, new_groups_per_day)
         for _ in range(sessions_per_day):
             session_no += 1
             session = f"s{seed}-{session_no}"
@@ -147,7 +158,7 @@ def generate_shop(
             group = rng.choices(today, weights=popularity)[0]
             position = rng.randrange(len(group))
             for _ in range(rng.randint(2, 9)):
-                item = 100_000 + group[position]
+                item = ITEM_BASE + group[position]
                 log(when, f"/product/{item}")
                 if rng.random() < 0.08:
                     when += timedelta(seconds=rng.uniform(2, 30))

@@ -58,7 +58,13 @@ ITEMS_ANSWER = _object(
     {
         "items": {"type": "array", "maxItems": MAX_K, "items": SCORED_ITEM},
         "model_version": STRING,
-        "recommendation_id": {"type": "string", "format": "uuid"},
+        "recommendation_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "This answer's id, logged with its impressions: put it on the "
+            "product links that show these items as rec=<recommendation_id>, so clicks "
+            "count for the model that answered",
+        },
         "tier": TIER,
     }
 )

@@ -24,6 +24,7 @@ from components.nag import suppress
 from config import EnvironmentConfig
 from shoprec.contracts import ApiSettings
 from shoprec.layout import LakeLayout
+from shoprec.schema import Source
 from stacks.data_lake import DataLakeStack
 
 STAGE = "api"
@@ -78,7 +79,12 @@ class ApiStack(Stack):
                 )
             ],
         )
-        lake.grant(self.role, read=[LakeLayout.MODELS_PREFIX])
+        # it serves the champion and puts its impressions where their collector reads them
+        lake.grant(
+            self.role,
+            read=[LakeLayout.MODELS_PREFIX],
+            write=[LakeLayout.incoming_prefix(Source.IMPRESSIONS.value)],
+        )
         self.settings = ApiSettings(lake_bucket=lake.bucket.bucket_name, env=config.name)
         with _chalice_import_scope():
             self.chalice = Chalice(

@@ -291,8 +291,13 @@ class OrchestrationStack(Stack):
                 *states,  # the collectors' ledgers: what is ingested
             ],
             # Put, never delete: the DAG publishes SageMaker's output as the model folder and
-            # moves champion.json (shoprec.registry); model folders are never removed.
-            write=[LakeLayout.MODELS_PREFIX, *(state + "reports/" for state in states)],
+            # moves champion.json (shoprec.registry); model folders are never removed. It reads
+            # and records the feedback loop's verdicts (shoprec.feedback).
+            write=[
+                LakeLayout.MODELS_PREFIX,
+                LakeLayout.FEEDBACK_VERDICTS_PREFIX,
+                *(state + "reports/" for state in states),
+            ],
         )
         suppress(
             self.role,

@@ -23,7 +23,7 @@ from shoprec.contracts import StagingJobArgs
 from shoprec.failpoints import failpoint
 from shoprec.layout import LakeLayout
 from shoprec.schema import PARTITION_COLUMNS, EventType
-from shoprec.spark import search_labels
+from shoprec.spark import feedback, search_labels
 from shoprec.spark.session import get_spark
 from shoprec.spark.staging import (
     append_events,
@@ -69,6 +69,15 @@ def _relabel(spark, database: str, events_uri: str, labels_uri: str) -> int:
     count = labels.count()
     labels.unpersist()
     return count
+
+
+def _feedback(spark, events_uri: str) -> list[dict[str, object]]:
+    """Impressions and clicks per model version, tier and position, over all staged events."""
+    try:
+        staged = spark.read.parquet(events_uri)
+    except AnalysisException:  # nothing staged yet
+        return []
+    return feedback.ctr_counts(staged.where(F.col("event_type").isin(*feedback.EVENT_TYPES)))
 
 
 def main(argv: list[str]) -> dict[str, object]:
@@ -150,6 +159,7 @@ def main(argv: list[str]) -> dict[str, object]:
         "uncommitted_discarded": discarded,
         "table_rows": _rows_by_source(spark, events_uri),
         "search_labels": _relabel(spark, args.database, events_uri, labels_uri),
+        "feedback": _feedback(spark, events_uri),
     }
     aws.client("s3").put_object(
         Bucket=args.lake_bucket,

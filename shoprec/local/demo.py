@@ -4,8 +4,10 @@ Run after ``make up`` (LocalStack, Kafka and the Airflow console, a cycle every
 ``$SHOPREC_CYCLE_SECONDS``). The dataset's days arrive as the shop's clock ticks: all but the
 last three at once (its history), then one day in each of the next cycles. Airflow's
 scheduler runs the DAG by itself; each cycle ingests what arrived, stages and reconciles it,
-builds the training window, trains from the champion and gates. The demo prints one row per
-cycle, then starts the API and shows a request with its answer.
+builds the training window, trains from the champion and gates. The API starts once the
+history's cycle is done: from then on, some of the shop's shoppers see its recommendations
+and click them (the feedback loop, ``shoprec.feedback``). The demo prints one row per cycle
+and a request to each endpoint with its answer.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from shoprec.local.airflow import DAG_ID, Console
 from shoprec.local.dagrun import report
 from shoprec.local.runtime import Ports, read_env_file
 from shoprec.local.shop import Shop
-from shoprec.local.summary import cycle_table, cycles_page, reconciliation, serving_line
+from shoprec.local.summary import (
+    cycle_table,
+    cycles_page,
+    feedback_lines,
+    reconciliation,
+    serving_line,
+)
 
 CYCLES = 3  # days delivered one cycle at a time, after the history
 
@@ -125,6 +133,7 @@ def main(argv: list[str]) -> None:
         if moments:  # the next day arrives once the last one's cycle is done
             print(f"[shop] waiting for the scheduler's cycle (console: {console.url})", flush=True)
             runs.append(console.wait(wait_for_run(console, moments[-1])["dag_run_id"]))
+            process.start(services.api(ports))  # its shoppers see the champion's answers
         moments.append(inside_an_interval(console))
         shipped = shop.deliver(count, bucket)
         print(f"[shop] day {shop.delivered[-1]} arrived: {shipped.lines:,} log lines", flush=True)
@@ -142,6 +151,8 @@ def main(argv: list[str]) -> None:
         "(a cycle stages whatever has reached Kafka when it runs, which may include a day that "
         "arrived during it; that day's new events are counted by the cycle of its interval)"
     )
+    print("\nfeedback: what the shoppers who saw recommendations clicked, per model version")
+    print("\n".join(feedback_lines(reports)))
     print(f"\ncharts across cycles: {cycles_page()}")
     print("\nthe last cycle's reconciliation:")
     print("\n".join(reconciliation(reports[-1])))

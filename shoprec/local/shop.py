@@ -11,7 +11,9 @@ The synthetic shop also searches (``shoprec.search.shoppers``): each day, its ca
 indexed into Solr and OpenSearch and ``SEARCH_SESSIONS`` shoppers search through them on two
 more storefronts (``web-03`` with Solr, ``web-04`` with OpenSearch, writing UBI documents);
 their web logs arrive with the others, and Solr's request log is shipped as it grows
-(``incoming/source=solr/solr-01/solr_requests.log``, a log shipper's re-upload).
+(``incoming/source=solr/solr-01/solr_requests.log``, a log shipper's re-upload). Once the
+API serves a champion, ``RECOMMENDED_SESSIONS`` shoppers a day see its recommendations and
+follow the relevant ones (``web-05``; the API logs each answer as impressions).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from shoprec.local import runtime, search_servers
 from shoprec.local.deliver_logs import deliver, ship
+from shoprec.local.rec_shoppers import api_asker, browse_day
 from shoprec.schema import Source
 from shoprec.search.catalogue import catalogue
 from shoprec.search.opensearch import OpenSearch
@@ -36,6 +39,7 @@ SYNTHETIC_DAYS = 5
 # just after a midnight: it arrives with that day, as a cycle run after midnight collects it.
 FRAGMENT_SHARE = 0.05
 SEARCH_SESSIONS = 300  # a day's searching shoppers (beside generate_shop's 1,500 browsing)
+RECOMMENDED_SESSIONS = 150  # a day's shoppers who see the API's recommendations
 _DAY = re.compile(r"access-(\d{4}-\d{2}-\d{2})\.log$")
 
 
@@ -97,6 +101,17 @@ class Shop:
         start = datetime.fromisoformat(day).replace(tzinfo=UTC)
         return search_day(start, SEARCH_SESSIONS, products, fronts, GROUP_SIZE)
 
+    @staticmethod
+    def recommended(day: str) -> LogFiles | None:
+        """The day's shoppers who see the API's recommendations (``shoprec.local.rec_shoppers``),
+        while the API serves a champion; None (and why) otherwise."""
+        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        try:
+            return browse_day(start, RECOMMENDED_SESSIONS, api_asker(runtime.Ports.from_env().api))
+        except (OSError, RuntimeError) as error:  # not started, or no champion yet (503)
+            print(f"[shop] {day}: no shopper saw recommendations ({error})", flush=True)
+            return None
+
     def deliver(self, count: int, bucket: str) -> LogFiles:
         """The next ``count`` days (with the day before each, rotated and gzipped again)."""
         days = self.days()
@@ -116,6 +131,9 @@ class Shop:
                 shipped.lines += searched.lines
                 deliver(searched, bucket, compress=set())
                 ship(search_servers.solr_request_log(), "solr-01", bucket, Source.SOLR.value)
+                if recommended := self.recommended(day):
+                    shipped.lines += recommended.lines
+                    deliver(recommended, bucket, compress=set())
             self.delivered.append(day)
         self.save()
         return shipped

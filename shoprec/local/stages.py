@@ -6,7 +6,8 @@
   by a generated ``spark-defaults.conf`` (s3a → LocalStack, Kafka connector, Hive metastore);
 * train: ``train.py`` as SageMaker runs it (``SM_*`` variables, channels copied from S3),
   then the model folder is published to the analytics zone;
-* promote: the gate, then the champion pointer.
+* promote: the gate, then the champion pointer;
+* judge_champion: the champion's live CTR against its predecessor's; a rollback when worse.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shoprec import aws, metrics, registry
+from shoprec import aws, feedback, metrics, registry
 from shoprec.continuous import TrainingPolicy, decide_for_lake
 from shoprec.contracts import (
     CollectorSettings,
@@ -242,6 +243,21 @@ def stage_events(run_id: str) -> dict[str, Any]:
     summary = run_glue_job("stage_events", args.to_argv())
     metrics.publish(metrics.staging_values(summary), metrics.STAGING)
     return summary
+
+
+@reported
+def judge_champion(
+    run_id: str,
+    staged: dict[str, Any],
+    min_impressions: int = feedback.SequentialTest.min_impressions,
+) -> dict[str, Any]:
+    """The champion's live CTR against the previous champion's, from the staging run's counts;
+    a rollback when the sequential test says it is worse (``shoprec.feedback``)."""
+    layout = LakeLayout(stage_env()["SHOPREC_LAKE_BUCKET"])
+    test = feedback.SequentialTest(min_impressions=min_impressions)
+    result = feedback.judge_champion(aws.client("s3"), layout, feedback.report_rows(staged), test)
+    print(f"[judge_champion] {result['decision']}: {result['reason']}", flush=True)
+    return result
 
 
 @reported

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from shoprec import aws, cycles, registry, tiers
+from shoprec import aws, cycles, feedback, registry, tiers
 from shoprec.layout import LakeLayout
 from shoprec.local import runtime
 
@@ -38,6 +38,21 @@ def reconciliation(report: dict[str, dict[str, Any]]) -> list[str]:
     )
     for check, ok in report.get("reconcile", {}).get("checks", {}).items():
         lines.append(f"  {'ok      ' if ok else 'MISMATCH'} {check}")
+    return lines
+
+
+def feedback_lines(reports: list[dict[str, dict[str, Any]]]) -> list[str]:
+    """Impressions, clicks and CTR per model version (the last staging run's counts cover
+    everything staged), and each verdict of the live CTR test."""
+    staged = [r["stage_events"] for r in reports if "stage_events" in r]
+    table = feedback.ctr_table(feedback.report_rows(staged[-1]) if staged else [], "model_version")
+    lines = [
+        f"  {row['model_version']}: {row['impressions']:>8,} impressions {row['clicks']:>6,} "
+        f"clicks  CTR {row['ctr']:.4f}"
+        for row in table
+    ] or ["  no impressions staged yet"]
+    judged = [r["judge_champion"] for r in reports if "judge_champion" in r]
+    lines += [f"  judge: {j['decision']}: {j['reason']}" for j in judged[-1:]]
     return lines
 
 

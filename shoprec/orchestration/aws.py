@@ -4,7 +4,7 @@
     Lambda, asynchronous) → wait_for_ingestion_<source> → collect_<source>; the pulled
     source (OpenSearch): pull_opensearch (its collector Lambda, synchronous) → collect_opensearch
     → anything_new → stage_events (Glue) → staging_report (S3 sensor)
-    → reconcile → training_set_arguments → build_training_set (Glue)
+    → reconcile (and judge_champion: the live CTR test, a rollback) → training_set_arguments → build_training_set (Glue)
     → training_set_manifest (S3 sensor) → worth_training → training_job_config
     → train_model (SageMaker) → publish_model → register_model (model package)
     → promote_model (champion pointer)
@@ -41,6 +41,8 @@ from shoprec.deployment import (
     lake_run_id,
     run_arguments,
 )
+from shoprec.feedback import SequentialTest, report_rows
+from shoprec.feedback import judge_champion as judge
 from shoprec.ingest import status
 from shoprec.ingest.streams import Ledger
 from shoprec.layout import CHAMPION_KEY, METRICS_FILE, TRAINING_SET_MANIFEST, LakeLayout
@@ -220,6 +222,17 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
             raise AirflowFailException(f"counts do not reconcile: {result['checks']}")
         return result
 
+    @task(multiple_outputs=False)
+    def judge_champion(settings: dict[str, Any]) -> dict[str, Any]:
+        """The champion's live CTR against the previous champion's, from the staging job's
+        counts; rolled back when the sequential test says it is worse (shoprec.feedback)."""
+        staged = _read_json(settings["lake_bucket"], settings["staging_report"])
+        test = SequentialTest(min_impressions=common.rollback_min_impressions())
+        layout = LakeLayout(settings["lake_bucket"])
+        result = judge(client("s3"), layout, report_rows(staged), test)
+        print(f"{result['decision']}: {result['reason']}")
+        return result
+
     @task
     def training_set_arguments(settings: dict[str, Any]) -> dict[str, str]:
         """The run's window (the environment's policy) and what is new: measured after the
@@ -347,6 +360,7 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
     )
     reconciled = reconcile(collected, settings)
     common.anything_new(collected) >> staged >> report >> reconciled
+    report >> judge_champion(settings)
     arguments = training_set_arguments(settings)
     built = StoppingGlueJobOperator(
         task_id="build_training_set",

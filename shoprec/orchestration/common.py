@@ -11,6 +11,7 @@ from airflow.sdk import task
 from shoprec import metrics
 from shoprec.continuous import TrainingPolicy
 from shoprec.deployment import AIRFLOW_SECTION, ENVIRONMENT_OPTION
+from shoprec.feedback import SequentialTest
 
 
 def cutoff(context: Any) -> float:
@@ -27,6 +28,15 @@ def policy() -> TrainingPolicy:
     return TrainingPolicy.from_options(
         lambda name, default: conf.get(AIRFLOW_SECTION, name, fallback=str(default))
     )
+
+
+def rollback_min_impressions() -> int:
+    """Impressions of each model before the CTR test judges (option
+    ``shoprec.rollback_min_impressions``; ``shoprec.feedback.SequentialTest``)."""
+    from airflow.configuration import conf
+
+    default = SequentialTest.min_impressions
+    return int(conf.get(AIRFLOW_SECTION, "rollback_min_impressions", fallback=str(default)))
 
 
 @task.short_circuit

@@ -45,6 +45,13 @@ def build() -> None:
         return stages.reconcile(run_id, collected, staged)
 
     @task(multiple_outputs=False)
+    def judge_champion(staged: dict[str, Any]) -> dict[str, Any]:
+        """The champion's live CTR against the previous champion's (a sequential test); rolled
+        back, with the test's numbers as reason, when it is significantly lower."""
+        stages, run_id, _ = _current()
+        return stages.judge_champion(run_id, staged, common.rollback_min_impressions())
+
+    @task(multiple_outputs=False)
     def build_training_set(reconciled: dict[str, Any]) -> dict[str, Any]:
         stages, run_id, params = _current()
         window = common.policy().window_days
@@ -74,5 +81,6 @@ def build() -> None:
     ]
     staged = stage_events(collected)
     common.anything_new(collected) >> staged
+    judge_champion(staged)
     training_set = build_training_set(reconcile(collected, staged))
     promote_model(train_model(worth_training(training_set)))

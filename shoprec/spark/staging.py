@@ -80,6 +80,7 @@ def topic_exists(spark: SparkSession, options: dict[str, str], topic: str) -> bo
 def _rejection_reason(rec: Column) -> Column:
     required = [name for name, _ in table_columns() + PARTITION_COLUMNS[:2] if name not in NULLABLE]
     cookie = rec["session_source"] == SessionSource.COOKIE.value
+    inferred = rec["session_source"] == SessionSource.INFERRED.value
     missing = F.array_compact(
         F.array(*[F.when(rec[name].isNull(), F.lit(name)) for name in required])
     )
@@ -96,7 +97,7 @@ def _rejection_reason(rec: Column) -> Column:
             ~rec["session_source"].isin([s.value for s in SessionSource]), "unknown_session_source"
         )
         .when(cookie & rec["session_id"].isNull(), "missing_fields:session_id")
-        .when(~cookie & rec["client_id"].isNull(), "missing_fields:client_id")
+        .when(inferred & rec["client_id"].isNull(), "missing_fields:client_id")
     )
 
 

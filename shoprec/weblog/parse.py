@@ -1,5 +1,8 @@
 """One access-log line → a clickstream event, a rejection with its reason, or a filtered line.
 
+A product link followed from a recommendation carries the answer's id (``rec=``): the view
+keeps it as ``recommendation_id``, which ties the click to the impression (``shoprec.feedback``).
+
 Sessions: the session cookie when the line carries one (``session_source = cookie``);
 otherwise the event keeps the keyed client id and the Spark jobs build sessions from it with
 an inactivity gap (``session_source = inferred``), where lines of every host and file meet.
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from shoprec.feedback import LINK_RECOMMENDATION
 from shoprec.ingest.lines import Filtered, Parsed, Rejection
 from shoprec.privacy import ClientHasher
 from shoprec.schema import Event, EventType, SessionSource, UserAgentClass, event_id
@@ -25,6 +29,7 @@ class _Route:
     query: str | None = None
     query_id: str | None = None
     position: int | None = None
+    recommendation_id: str | None = None
 
 
 def _result_click(item: str, params: dict[str, list[str]]) -> _Route | None:
@@ -43,7 +48,11 @@ def _route(path: str) -> _Route | None:
         target = urlsplit(target).path
     parts = [p for p in target.split("/") if p]
     if len(parts) == 2 and parts[0] == "product":
-        return _result_click(parts[1], parse_qs(query)) or _Route(EventType.VIEW, parts[1])
+        params = parse_qs(query)
+        followed = params.get(LINK_RECOMMENDATION, [""])[0] or None
+        return _result_click(parts[1], params) or _Route(
+            EventType.VIEW, parts[1], recommendation_id=followed
+        )
     if len(parts) == 3 and parts[:2] == ["cart", "add"]:
         return _Route(EventType.ADD_TO_CART, parts[2])
     if len(parts) == 2 and parts[0] == "checkout":
@@ -141,4 +150,5 @@ class WebLogParser:
             session_source=(SessionSource.COOKIE if session_id else SessionSource.INFERRED).value,
             query_id=routed.query_id,
             position=routed.position,
+            recommendation_id=routed.recommendation_id,
         )

@@ -49,6 +49,8 @@ def test_stages_run_in_pipeline_order(dagbag):
         assert upstream in dag.get_task(downstream).upstream_task_ids
     # the reconciliation checks each collector's counts against the staged rows
     assert dag.get_task("reconcile").upstream_task_ids == collects | {"stage_events"}
+    # the live CTR test judges the champion on what each staging run counted
+    assert dag.get_task("judge_champion").upstream_task_ids == {"stage_events"}
     assert dag.max_active_runs == 1 and dag.catchup is False
 
 

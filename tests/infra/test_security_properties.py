@@ -167,9 +167,16 @@ def test_roles_use_the_lake_key_only_through_s3_and_list_only_their_prefixes(dev
                 assert "kms:ViaService" in statement["Condition"]["StringEquals"], part
 
 
-def test_api_reads_only_the_models_zone(dev):
+def _prefixes(statement) -> list[str]:
+    return re.findall(r'"(/[^"]*\*)"', json.dumps(statement["Resource"]))
+
+
+def test_api_reads_only_the_models_zone_and_writes_only_its_impressions(dev):
     reads = [s for s in _statements(dev, "api") if "s3:GetObject" in s["Action"]]
-    assert len(reads) == 1 and str(reads[0]["Resource"]).endswith("/analytics/models/*']]}")
+    assert len(reads) == 1
+    assert _prefixes(reads[0]) == ["/analytics/models/*", "/incoming/source=impressions/*"]
+    writes = [s for s in _statements(dev, "api") if "s3:PutObject" in _actions(s)]
+    assert len(writes) == 1 and _prefixes(writes[0]) == ["/incoming/source=impressions/*"]
 
 
 def test_mwaa_passes_the_training_role_only_to_sagemaker(prod):
@@ -205,6 +212,7 @@ def test_only_the_writers_that_replace_or_remove_objects_may_delete(dev):
     assert deleting == {
         ("ingestion", "state/collector/source=weblog/"),  # leases of the object collectors
         ("ingestion", "state/collector/source=solr/"),
+        ("ingestion", "state/collector/source=impressions/"),
         ("processing", "staging/events/"),
         ("processing", "quarantine/stage=stage/"),
         ("processing", "checkpoints/stage_events/"),
@@ -252,5 +260,5 @@ def test_every_collector_sets_the_topic_retention_of_its_environment(synthesized
         for f in functions
         if "SHOPREC_TOPIC" in f["Properties"].get("Environment", {}).get("Variables", {})
     ]
-    assert len(settings) == 3  # the weblog, solr and opensearch collectors
+    assert len(settings) == 4  # the weblog, solr, impressions and opensearch collectors
     assert {s["SHOPREC_TOPIC_RETENTION_HOURS"] for s in settings} == {hours}

@@ -31,12 +31,48 @@ class Serving:
         return self.model
 
 
+class Shown:
+    """The impression log: keeps the lines it is given (``shoprec.impressions``)."""
+
+    def __init__(self):
+        self.lines: list[dict] = []
+
+    def record(self, lines: list[str]) -> None:
+        self.lines.extend(map(json.loads, lines))
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    log = Shown()
+    monkeypatch.setattr(api, "impressions", lambda: log)
+    return log
+
+
 @pytest.fixture(params=["model", "vsknn"])
-def client(request, tmp_path, monkeypatch):
+def client(request, tmp_path, monkeypatch, shown):
     model = serving.load(write_tiny_model(tmp_path, "v1", {"serve": request.param}))
     monkeypatch.setattr(api, "champion", lambda: Serving(model))
     with Client(api.app) as client:
         yield client
+
+
+def test_every_answer_is_an_impression_under_its_recommendation_id(client, shown):
+    answer = _post(client, {"session_items": ["a", "b"], "k": 3}).json_body
+    popular = client.http.get("/popular?k=2").json_body
+    assert answer["recommendation_id"] != popular["recommendation_id"]
+    assert [(i["recommendation_id"], i["position"], i["item_id"]) for i in shown.lines] == [
+        *((answer["recommendation_id"], n, i["item_id"]) for n, i in enumerate(answer["items"], 1)),
+        *((popular["recommendation_id"], n, i["item_id"]) for n, i in enumerate(popular["items"], 1)),
+    ]  # fmt: skip
+    first = shown.lines[0]
+    assert (first["model_version"], first["tier"], first["route"]) == (
+        "v1",
+        answer["tier"],
+        "/recommendations",
+    )
+    assert shown.lines[-1]["route"] == "/popular" and shown.lines[-1]["tier"] == "popular"
+    assert _post(client, {"session_items": "nope"}).status_code == 400
+    assert len(shown.lines) == 5  # an error is no impression
 
 
 def _post(client, body: dict | bytes):

@@ -32,3 +32,20 @@ def test_the_page_charts_every_cycle_and_tables_skipped_ones_too():
     assert "QuarantineRatio" in page and "KafkaLag" in page
     assert page.count("<tr>") == 4  # header + 3 cycles, the quiet one included
     assert "promote: beats" in page and "40 / 0.2" in page and "2026-11-01 → 2026-11-02" in page
+
+
+def test_the_page_shows_impressions_clicks_and_ctr_per_model_version():
+    first, second = _cycle("r1", 1000), _cycle("r2", 900)
+    first["staged"]["feedback"] = [
+        {"model_version": "v1", "tier": "model", "position": 1, "impressions": 100, "clicks": 20}
+    ]
+    second["staged"]["feedback"] = [
+        *first["staged"]["feedback"],
+        {"model_version": "v2", "tier": "model", "position": 1, "impressions": 200, "clicks": 10},
+    ]
+    verdict = {"champion": "v2", "previous": "v1", "decision": "rollback", "reason": "CTR 0.05"}
+    page = render([first, second], [verdict])
+    assert "<td>v1</td><td>100</td><td>20</td><td>0.2</td>" in page
+    assert "<td>v2</td><td>200</td><td>10</td><td>0.05</td>" in page
+    assert "CTR per model version" in page and page.count("<svg") == 6
+    assert "<td>v2</td><td>v1</td><td>rollback</td><td>CTR 0.05</td>" in page

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from shoprec.local.demo import ask, cycles_that_worked
-from shoprec.local.summary import serving_line
+from shoprec.local.summary import feedback_lines, serving_line
 
 pytestmark = pytest.mark.unit
 
@@ -21,6 +21,25 @@ def test_the_serving_line_names_version_tier_and_reason():
     assert serving_line(kept) == "v2, vsknn_idf tier (kept: does not beat champion)"
     nothing = {"promoted": False, "reason": "champion changed", "serving": None}
     assert serving_line(nothing).startswith("nothing serves yet (champion changed)")
+
+
+def test_the_feedback_lines_give_ctr_per_model_version_and_the_last_verdict():
+    counted = [
+        {"model_version": "v1", "tier": "model", "position": 1, "impressions": 1000, "clicks": 90},
+        {"model_version": "v1", "tier": "model", "position": 2, "impressions": 1000, "clicks": 30},
+        {"model_version": "v2", "tier": "vsknn", "position": 1, "impressions": 500, "clicks": 5},
+    ]
+    reports = [
+        {"stage_events": {"feedback": counted[:1]}},
+        {"stage_events": {"feedback": counted}, "judge_champion": {"decision": "rollback",
+                                                                   "reason": "CTR 0.01 ..."}},
+    ]  # fmt: skip
+    assert feedback_lines(reports) == [
+        "  v1:    2,000 impressions    120 clicks  CTR 0.0600",
+        "  v2:      500 impressions      5 clicks  CTR 0.0100",
+        "  judge: rollback: CTR 0.01 ...",
+    ]
+    assert feedback_lines([{"collect": {}}]) == ["  no impressions staged yet"]
 
 
 class _Unavailable(BaseHTTPRequestHandler):
