@@ -77,6 +77,8 @@ def compact_partition(
         frame = spark.read.schema(schema).parquet(layout.uri(location))
         rows = frame.count()
         target = f"{canonical}{COMPACTED}{run_id}/"
+        if target == location:  # late files beside this run's own output: the next run's
+            raise RuntimeError(f"{target} is read: compact it in a run of another id")
         frame.coalesce(files).write.mode("overwrite").parquet(layout.uri(target))
         written = spark.read.schema(schema).parquet(layout.uri(target)).count()
         if written != rows:
