@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -50,7 +51,7 @@ from shoprec.schema import (
     Source,
     UserAgentClass,
 )
-from shoprec.spark.staging import append_events, new_events
+from shoprec.spark.staging import append_events, batch_locations, new_events, staged_partitions
 
 DAYS = 10  # of history; batches bring events of its last two days (late and current ones)
 START_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
@@ -59,8 +60,19 @@ WEBLOG_TYPES = (EventType.VIEW, EventType.PAGE, EventType.CLICK, EventType.ADD_T
                 EventType.PURCHASE)  # fmt: skip
 SEARCH_TYPES = (EventType.SEARCH, EventType.ZERO_RESULT, EventType.SEARCH_CLICK)
 PARTITIONS = [name for name, _ in PARTITION_COLUMNS]
+_Sized = TypeVar("_Sized")
 CATALOG = "bench"
 TABLE = f"{CATALOG}.db.events"
+
+
+def _from_env(cls: type[_Sized], prefix: str) -> _Sized:
+    """``cls()`` with each field from ``<prefix><FIELD>`` where that is set."""
+    return cls(
+        **{
+            name: int(os.environ.get(f"{prefix}{name.upper()}", value))
+            for name, value in asdict(cls()).items()
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -71,13 +83,7 @@ class Size:
 
     @classmethod
     def from_env(cls) -> Size:
-        defaults = cls()
-        size = cls(
-            **{
-                name: int(os.environ.get(f"SHOPREC_DEDUPE_{name.upper()}", value))
-                for name, value in asdict(defaults).items()
-            }
-        )
+        size = _from_env(cls, "SHOPREC_DEDUPE_")
         # repeats of history rows are drawn from distinct rows of its last two days
         if size.batches * size.repeats * DAYS > size.history:
             raise ValueError(f"history too small for {size.batches} batches of repeats: {size}")
@@ -103,11 +109,11 @@ def _pick(options: tuple[EventType, ...], n: Column) -> Column:
     )
 
 
-def events(numbers: DataFrame, history: int) -> DataFrame:
+def events(numbers: DataFrame, history: int, days: int = DAYS) -> DataFrame:
     """The event of each row number ``id``, as the staging job stages it (schema columns and
-    event_date): history rows spread over ``DAYS`` days, later ones over its last two."""
+    event_date): history rows spread over ``days`` days, later ones over its last two."""
     n = F.col("id")
-    day = F.when(n < history, n % DAYS).otherwise(DAYS - 2 + n % 2)
+    day = F.when(n < history, n % days).otherwise(days - 2 + n % 2)
     millis = F.lit(START_MS) + day * DAY_MS + F.pmod(F.xxhash64(n, F.lit("time")), F.lit(DAY_MS))
     search = F.pmod(F.xxhash64(n, F.lit("source")), F.lit(100)) >= 80
     kind = F.pmod(F.xxhash64(n, F.lit("type")), F.lit(1_000))  # independent of the day
@@ -139,7 +145,7 @@ def events(numbers: DataFrame, history: int) -> DataFrame:
     return typed.withColumn("event_date", F.date_format("event_time", "yyyy-MM-dd"))
 
 
-def batch_numbers(spark: SparkSession, size: Size, k: int) -> DataFrame:
+def batch_numbers(spark: SparkSession, size: Size, k: int, days: int = DAYS) -> DataFrame:
     """Row numbers of batch ``k``: its fresh rows (some twice, as a retried publish sends
     them), and repeats of rows already staged, from history's last two days and (after the
     first batch) from the batch before."""
@@ -149,7 +155,7 @@ def batch_numbers(spark: SparkSession, size: Size, k: int) -> DataFrame:
     parts = [
         spark.range(start, start + size.fresh),
         spark.range(start, start + size.repeats // 5),
-        j.select((F.col("id") * DAYS + DAYS - 2 + F.col("id") % 2).alias("id")),
+        j.select((F.col("id") * days + days - 2 + F.col("id") % 2).alias("id")),
     ]
     if k:
         parts.append(
@@ -166,10 +172,27 @@ def event_dates(batch: DataFrame) -> list[str]:
     return [r[0] for r in batch.select("event_date").distinct().collect()]
 
 
-def stage_current(spark: SparkSession, path: str, batch: DataFrame, clustered: bool) -> int:
+def batch_partitions(batch: DataFrame) -> list[tuple[str, ...]]:
+    return [tuple(r) for r in batch.select(*PARTITIONS).distinct().collect()]
+
+
+def staged_of_batch(spark: SparkSession, path: str, batch: DataFrame, pruned: bool) -> DataFrame:
+    """What the job's dedupe reads of the staged table: the batch's partitions alone
+    (``staged_partitions``); not pruned: the table's root filtered by the batch's dates, as the
+    job read it until 2026-12-02 (Spark listed every folder of history first)."""
+    if pruned:
+        folders = batch_locations(spark, None, path, batch_partitions(batch))
+        return staged_partitions(spark, list(folders.values()))
+    return spark.read.parquet(path).where(F.col("event_date").isin(event_dates(batch)))
+
+
+def stage_current(
+    spark: SparkSession, path: str, batch: DataFrame, clustered: bool, pruned: bool = True
+) -> int:
     """The staging job's step for one micro-batch (glue_jobs/stage_events/job.py); not
-    clustered: its append without the shuffle by partition, as the job wrote until it had it."""
-    existing = spark.read.parquet(path).where(F.col("event_date").isin(event_dates(batch)))
+    clustered: its append without the shuffle by partition, as the job wrote until it had it;
+    not pruned: its dedupe reading the table's root (``staged_of_batch``)."""
+    existing = staged_of_batch(spark, path, batch, pruned)
     fresh = new_events(batch, existing).persist()
     staged = fresh.count()
     if staged and clustered:
@@ -276,6 +299,66 @@ def _spark(warehouse: Path) -> SparkSession:
     )
 
 
+HISTORY_DAYS = (10, 100)  # the history scaling's two histories: as many rows a day, 10x the days
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """The history scaling's size (SHOPREC_DEDUPE_SCALING_<FIELD>)."""
+
+    day_rows: int = 2_000
+    batches: int = 3
+    batch_rows: int = 2_000
+
+    def size(self, days: int) -> Size:
+        return Size(history=days * self.day_rows, batches=self.batches, batch_rows=self.batch_rows)
+
+
+def history_scaling(spark: SparkSession, tmp: Path, scaling: Scaling) -> dict[str, object]:
+    """The job's micro-batch step on 10 and on 100 days of history (as many rows a day), its
+    dedupe reading the batch's partitions (the job) and reading the table's root (the job
+    before): seconds a batch, files the dedupe read, and the 100-day over 10-day ratio."""
+    reads = {"pruned": True, "root_read": False}
+    result: dict[str, object] = {"size": asdict(scaling)}
+    for days in HISTORY_DAYS:
+        size = scaling.size(days)
+        _progress(f"history scaling: {size.history} rows over {days} days")
+        history = events(spark.range(size.history), size.history, days).repartition(*PARTITIONS)
+        history.cache()
+        paths = {name: str(tmp / f"history-{days}" / name) for name in reads}
+        for path in paths.values():
+            history.write.partitionBy(*PARTITIONS).parquet(path)
+        history.unpersist()
+        timings: dict[str, list[float]] = {name: [] for name in reads}
+        files_read = {}
+        for k in range(size.batches):
+            batch = events(batch_numbers(spark, size, k, days), size.history, days).cache()
+            batch.count()
+            for name in list(reads)[k % 2 :] + list(reads)[: k % 2]:  # each first in turn
+                if not k:
+                    read = staged_of_batch(spark, paths[name], batch, reads[name])
+                    files_read[name] = len(read.inputFiles())
+                begin = time.perf_counter()
+                added = stage_current(spark, paths[name], batch, True, reads[name])
+                timings[name].append(time.perf_counter() - begin)
+                assert added == size.fresh, (name, days, k, added, size.fresh)
+            batch.unpersist()
+        result[f"{days}_days"] = {
+            "history_rows": size.history,
+            "partitions": len(_files_current(Path(paths["pruned"]))),
+            **{
+                name: {"batch_seconds": _seconds(timings[name]), "files_read": files_read[name]}
+                for name in reads
+            },
+        }
+    few, many = (result[f"{days}_days"] for days in HISTORY_DAYS)
+    result["ratio_100_over_10_days"] = {
+        name: round(many[name]["batch_seconds"]["mean"] / few[name]["batch_seconds"]["mean"], 2)
+        for name in reads
+    }
+    return result
+
+
 def _progress(message: str) -> None:
     print(f"[bench dedupe] {message}", file=sys.stderr, flush=True)
 
@@ -377,5 +460,16 @@ def main() -> dict[str, object]:
     return result
 
 
+def main_history() -> dict[str, object]:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=RUN_DIR, prefix="dedupe-history-") as tmp:
+        spark = _spark(Path(tmp) / "warehouse")
+        spark.sparkContext.setLogLevel("ERROR")
+        result = history_scaling(spark, Path(tmp), _from_env(Scaling, "SHOPREC_DEDUPE_SCALING_"))
+        spark.stop()
+    print(json.dumps({"dedupe_history": result}))
+    return result
+
+
 if __name__ == "__main__":
-    main()
+    main_history() if sys.argv[1:] == ["history"] else main()

@@ -9,6 +9,7 @@ matching ``from_*``. A renamed field changes both sides at once.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, get_type_hints
 
@@ -169,6 +170,28 @@ class TrainingSetJobArgs(JobArguments):
     session_gap_minutes: int = 30  # sessions of cookieless clients end after this pause
     window_days: int = 30  # the sliding window of event dates a training set reads
     reference_until: str = ""  # the end of the last trained model's data: what is new is after
+
+
+@dataclasses.dataclass(frozen=True)
+class CompactionJobArgs(JobArguments):
+    """The ``compact_events`` job: the staged partitions of closed days, each rewritten into
+    ``max_files`` files when it holds more (``shoprec.spark.compaction``)."""
+
+    lake_bucket: str
+    run_id: str
+    # The lake's clock (YYYY-MM-DD); blank: the newest event date catalogued (a replayed
+    # history's clock is its own). Days before it less closed_after_days are closed.
+    until: str = ""
+    closed_after_days: int = 2  # late events of a day arrive for that long
+    lookback_days: int = 7  # closed days looked at (older ones were compacted by earlier runs)
+    max_files: int = 1
+    database: str = DEFAULT_DATABASE
+    table: str = EVENTS_TABLE
+
+    def closed_days(self, until: str) -> tuple[str, str]:
+        """The event dates compacted: from the first (included) to the second (excluded)."""
+        end = datetime.date.fromisoformat(until) - datetime.timedelta(self.closed_after_days)
+        return (end - datetime.timedelta(self.lookback_days)).isoformat(), end.isoformat()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,7 @@ START_OPTION = "start"
 CATCHUP_OPTION = "catchup"
 # The Glue jobs, named after their folders under glue_jobs/; a run stops after the timeout
 # (and the DAG waits for it that long).
-GLUE_JOBS = ("stage_events", "build_training_set")
+GLUE_JOBS = ("stage_events", "build_training_set", "compact_events")
 GLUE_TIMEOUT_MINUTES = 120
 # the sources collected from objects under incoming/ (impressions: the API's, shoprec.impressions)
 SOURCES = ("weblog", "solr", "impressions")

@@ -29,6 +29,10 @@ class LakeLayout:
         """``s3://bucket/key`` (or ``s3a://`` for Hadoop's S3 connector)."""
         return f"{scheme}://{self.bucket}/{key}"
 
+    def key(self, uri: str) -> str:
+        """The key a URI of this bucket names, whatever its scheme (``uri``'s inverse)."""
+        return uri.split(f"://{self.bucket}/", 1)[1]
+
     # Raw logs as the shop's servers deliver them (the collectors' input).
     @staticmethod
     def incoming_prefix(source: str) -> str:

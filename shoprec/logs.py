@@ -41,3 +41,13 @@ def configure(component: str, run_id: str, stream: Any = sys.stderr) -> logging.
 
 def log(logger: logging.Logger, msg: str, **fields: Any) -> None:
     logger.info(msg, extra={"fields": fields})
+
+
+def report_run(
+    logger: logging.Logger, s3: Any, bucket: str, key: str, job: str, summary: dict[str, Any]
+) -> None:
+    """A job's summary: at ``key`` (where the DAG reads it), in the log, and as the last line
+    of stdout (``{job: summary}``, which the local stages read)."""
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(summary).encode())
+    log(logger, f"{job} done", **summary)
+    print(json.dumps({job: summary}))

@@ -1,5 +1,6 @@
 """Glue: the Data Catalog (database and events table from ``shoprec.schema``), the network
-connection that puts the jobs beside MSK, and the two Spark jobs with their checkpoints."""
+connection that puts the jobs beside MSK, and the Spark jobs: staging (with its checkpoints),
+the training set, and the compaction of closed days."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from components.bundles import shared_package
 from components.glue_job import GlueJob
 from components.nag import suppress
 from config import EnvironmentConfig
-from shoprec.contracts import StagingJobArgs, TrainingSetJobArgs
+from shoprec.contracts import CompactionJobArgs, StagingJobArgs, TrainingSetJobArgs
 from shoprec.layout import LakeLayout
 from shoprec.schema import PARTITION_COLUMNS, table_columns
 from stacks.data_lake import DataLakeStack
@@ -46,6 +47,7 @@ CATALOG_READ = [
     "glue:GetUserDefinedFunctions",
 ]
 CATALOG_WRITE = ["glue:CreatePartition", "glue:BatchCreatePartition"]
+CATALOG_MOVE = ["glue:UpdatePartition"]  # compaction moves a partition to its new files
 
 
 def _columns(columns: tuple[tuple[str, str], ...]) -> list[glue.CfnTable.ColumnProperty]:
@@ -186,6 +188,14 @@ class ProcessingStack(Stack):
             values={"lake_bucket": lake.bucket.bucket_name, **catalog},
             **common,
         )
+        self.compaction = GlueJob(
+            self,
+            "CompactEvents",
+            job="compact_events",
+            arguments=CompactionJobArgs,
+            values={"lake_bucket": lake.bucket.bucket_name, **catalog},
+            **common,
+        )
         staged = LakeLayout.STAGING_EVENTS_PREFIX
         # Spark deletes where it writes: its commit protocol's _temporary files, overwritten
         # outputs, the streaming checkpoint's superseded files.
@@ -199,6 +209,12 @@ class ProcessingStack(Stack):
             ],
         )
         lake.grant(self.training_set.role, read=[staged], delete=[LakeLayout.TRAINING_PREFIX])
+        # it writes a closed day's new files, then deletes the old ones (shoprec.spark.compaction)
+        lake.grant(
+            self.compaction.role,
+            write=[LakeLayout.run_reports_prefix("compact_events")],
+            delete=[staged],
+        )
         streaming.grant_consume(self.staging.role)
         catalog_arns = [
             self.format_arn(service="glue", resource="catalog"),
@@ -214,6 +230,7 @@ class ProcessingStack(Stack):
         for job, actions in (
             (self.staging, CATALOG_READ + CATALOG_WRITE),
             (self.training_set, CATALOG_READ),
+            (self.compaction, CATALOG_READ + CATALOG_MOVE),
         ):
             job.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=catalog_arns))
             for statement in self._vpc_job_statements(subnet, security_groups):
@@ -226,7 +243,11 @@ class ProcessingStack(Stack):
                 "actions exist only on *; network interfaces only in the connection's subnet; "
                 "log groups under /aws-glue/ (Glue names them per run)",
             )
-        self.jobs = {"stage_events": self.staging, "build_training_set": self.training_set}
+        self.jobs = {
+            "stage_events": self.staging,
+            "build_training_set": self.training_set,
+            "compact_events": self.compaction,
+        }
 
     def _vpc_job_statements(
         self, subnet: ec2.ISubnet, security_groups: list[str]

@@ -23,6 +23,7 @@ from shoprec.schema import PARTITION_COLUMNS
 from shoprec.spark.erasure import Folders, erase_rows, theirs
 from shoprec.spark.session import get_spark
 from shoprec.spark.sessions import assign_sessions
+from shoprec.spark.staging import partition_location, partition_spec
 
 SESSION_CHANNELS = [c for c in TRAINING_SET_CHANNELS if c != "vocabulary"]
 
@@ -41,8 +42,9 @@ def main(argv: list[str]) -> dict[str, object]:
     listed = spark.read.text(layout.uri(ids_key, "s3a")).withColumnRenamed("value", "event_id")
     folders = Folders(s3, layout, f"{layout.ERASURE_SCRATCH_PREFIX}{args.request}/")
     names = [n for n, _ in PARTITION_COLUMNS]
-    try:
-        staged = spark.read.parquet(layout.uri(layout.STAGING_EVENTS_PREFIX, "s3a"))
+    table = f"`{args.database}`.`{args.table}`"
+    try:  # through the catalogue: a compacted partition's files are where it locates them
+        staged = spark.table(table)
     except AnalysisException:  # nothing staged yet
         staged = None
     found = None
@@ -51,16 +53,14 @@ def main(argv: list[str]) -> dict[str, object]:
         found = spark.createDataFrame(rows.collect(), rows.schema)
     counts = {"staging": {"rows": 0, "partitions": 0, "dropped_partitions": 0}}
     for number, partition in enumerate(found.select(*names).distinct().collect() if found else []):
-        path = "/".join(f"{n}={v}" for n, v in zip(names, partition, strict=True))
-        folder = f"{layout.STAGING_EVENTS_PREFIX}{path}/"
+        located = partition_location(spark, table, tuple(partition))
+        folder = layout.key(located).rstrip("/") + "/"
         dropped, left = erase_rows(spark, folders, folder, "event_id", found, f"p{number}")
         counts["staging"]["rows"] += dropped
         counts["staging"]["partitions"] += 1
         if not left:
-            spec = ", ".join(f"`{n}`='{v}'" for n, v in zip(names, partition, strict=True))
-            spark.sql(
-                f"ALTER TABLE `{args.database}`.`{args.table}` DROP IF EXISTS PARTITION ({spec})"
-            )
+            spec = partition_spec(tuple(partition))
+            spark.sql(f"ALTER TABLE {table} DROP IF EXISTS PARTITION ({spec})")
             counts["staging"]["dropped_partitions"] += 1
     if found is not None:  # the erasure list: what landing named, and what staging held
         every = {r[0] for r in listed.collect()} | {

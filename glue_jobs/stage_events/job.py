@@ -11,7 +11,6 @@ read them (locally Hadoop's s3a serves the ``s3`` scheme: ``shoprec.local.stages
 
 from __future__ import annotations
 
-import json
 import sys
 
 from pyspark.sql import DataFrame
@@ -27,6 +26,8 @@ from shoprec.spark import feedback, search_labels
 from shoprec.spark.session import get_spark
 from shoprec.spark.staging import (
     append_events,
+    append_to_compacted,
+    batch_locations,
     discard_uncommitted,
     ensure_table,
     kafka_lag,
@@ -34,16 +35,16 @@ from shoprec.spark.staging import (
     new_events,
     parse_records,
     register_partitions,
+    staged_partitions,
     topic_exists,
 )
 
 
-def _rows_by_source(spark, events_uri: str) -> dict[str, int]:
-    """Rows staged in all runs, per source (the reconciliation's lake total)."""
-    try:
-        staged = spark.read.parquet(events_uri)
-    except AnalysisException:  # nothing staged yet
-        return {}
+def _rows_by_source(spark, table: str) -> dict[str, int]:
+    """Rows staged in all runs, per source (the reconciliation's lake total), through the
+    catalogue (every partition of every run is catalogued by now; compacted ones are found
+    only there)."""
+    staged = spark.table(table)
     return {r["source"]: r["count"] for r in staged.groupBy("source").count().collect()}
 
 
@@ -56,14 +57,11 @@ def erased_ids(spark, layout: LakeLayout) -> DataFrame | None:
     return F.broadcast(listed.withColumnRenamed("value", "event_id").distinct())
 
 
-def _relabel(spark, database: str, events_uri: str, labels_uri: str) -> int:
+def _relabel(spark, database: str, table: str, labels_uri: str) -> int:
     """Rebuild the search-labels table from every staged search event (partitions pruned)."""
     search_labels.ensure_table(spark, database, labels_uri)
     kinds = (*search_labels.SEARCHES, EventType.SEARCH_CLICK.value)
-    try:
-        searched = spark.read.parquet(events_uri).where(F.col("event_type").isin(*kinds))
-    except AnalysisException:  # nothing staged yet
-        return 0
+    searched = spark.table(table).where(F.col("event_type").isin(*kinds))
     labels = search_labels.search_labels(searched).persist()
     labels.write.mode("overwrite").parquet(labels_uri)
     count = labels.count()
@@ -71,12 +69,10 @@ def _relabel(spark, database: str, events_uri: str, labels_uri: str) -> int:
     return count
 
 
-def _feedback(spark, events_uri: str) -> list[dict[str, object]]:
-    """Impressions and clicks per model version, tier and position, over all staged events."""
-    try:
-        staged = spark.read.parquet(events_uri)
-    except AnalysisException:  # nothing staged yet
-        return []
+def _feedback(spark, table: str) -> list[dict[str, object]]:
+    """Impressions and clicks per model version, tier and position, over all staged events
+    (through the catalogue, as ``_rows_by_source``: compacted days are found only there)."""
+    staged = spark.table(table)
     return feedback.ctr_counts(staged.where(F.col("event_type").isin(*feedback.EVENT_TYPES)))
 
 
@@ -87,36 +83,41 @@ def main(argv: list[str]) -> dict[str, object]:
     spark = get_spark("stage_events")
     events_uri = layout.uri(layout.STAGING_EVENTS_PREFIX)
     ensure_table(spark, args.database, args.table, events_uri)
+    table, s3 = f"`{args.database}`.`{args.table}`", aws.client("s3")
     # the job runs alone (one concurrent run): whatever a write left uncommitted is a killed
     # run's, which this run stages again
-    discarded = discard_uncommitted(
-        aws.client("s3"), args.lake_bucket, layout.STAGING_EVENTS_PREFIX
-    )
+    discarded = discard_uncommitted(s3, args.lake_bucket, layout.STAGING_EVENTS_PREFIX)
     if discarded:
         logs.log(logger, "discarded a killed run's uncommitted output", objects=discarded)
-    totals = {"read": 0, "staged": 0, "duplicates": 0, "quarantined": 0, "batches": 0}
+    totals = dict.fromkeys(
+        ("read", "staged", "duplicates", "quarantined", "batches", "partitions_read", "files_read"),
+        0,
+    )
     # duplicates: repeats of staged ids, and erased events (shoprec.erasure) Kafka still holds
     partition_names = [n for n, _ in PARTITION_COLUMNS]
 
     def stage_batch(batch: DataFrame, batch_id: int) -> None:
         batch = batch.persist()
         events, rejected = parse_records(batch)
-        dates = [r[0] for r in events.select("event_date").distinct().collect()]
-        try:
-            existing = spark.read.parquet(events_uri).where(F.col("event_date").isin(dates))
-        except AnalysisException:  # nothing staged yet
-            existing = None
+        # Every partition of the batch, new rows or not (a replayed batch registers what a
+        # crash left unregistered); the dedupe reads those partitions and no others.
+        partitions = [tuple(r) for r in events.select(*partition_names).distinct().collect()]
+        locations = batch_locations(spark, table, events_uri, partitions)
+        existing = staged_partitions(spark, list(locations.values()))
+        read_files = existing.inputFiles() if existing is not None else []
         fresh = new_events(events, existing)
         listed = erased_ids(spark, layout)
         fresh = fresh.join(listed, "event_id", "left_anti") if listed is not None else fresh
+        # counted before the write, which invalidates the cache of ``fresh``, whose anti-join
+        # against the staged folders would then find nothing new
         fresh = fresh.persist()
         staged = fresh.count()
-        # Every partition of the batch, new rows or not (a replayed batch registers what a
-        # crash left unregistered); taken before the write, which invalidates the cache of
-        # ``fresh``, whose anti-join against the staged path would then find nothing new.
-        partitions = [tuple(r) for r in events.select(*partition_names).distinct().collect()]
         if staged:
-            append_events(fresh, events_uri)
+            folders = batch_locations(spark, None, events_uri, partitions)
+            compacted = {v: uri for v, uri in locations.items() if uri != folders[v]}
+            for uri in compacted.values():  # what a killed write to it left uncommitted
+                discard_uncommitted(s3, args.lake_bucket, layout.key(uri).rstrip("/") + "/")
+            append_events(append_to_compacted(fresh, compacted), events_uri)
         failpoint("staged_before_catalogue")
         register_partitions(spark, args.database, args.table, events_uri, partitions)
         quarantined = rejected.count()
@@ -130,6 +131,9 @@ def main(argv: list[str]) -> dict[str, object]:
             "quarantined": quarantined,
             "duplicates": read - quarantined - staged,
             "batches": 1,
+            # what the dedupe read of the staged table (Spark's own list of its input files)
+            "partitions_read": len({f.rsplit("/", 1)[0] for f in read_files}),
+            "files_read": len(read_files),
         }
         for name, value in counts.items():
             totals[name] += value
@@ -157,17 +161,12 @@ def main(argv: list[str]) -> dict[str, object]:
     labels_uri = layout.uri(layout.SEARCH_LABELS_PREFIX, "s3a")
     summary = totals | {
         "uncommitted_discarded": discarded,
-        "table_rows": _rows_by_source(spark, events_uri),
-        "search_labels": _relabel(spark, args.database, events_uri, labels_uri),
-        "feedback": _feedback(spark, events_uri),
+        "table_rows": _rows_by_source(spark, table),
+        "search_labels": _relabel(spark, args.database, table, labels_uri),
+        "feedback": _feedback(spark, table),
     }
-    aws.client("s3").put_object(
-        Bucket=args.lake_bucket,
-        Key=layout.run_report_key("stage_events", args.run_id),
-        Body=json.dumps(summary).encode(),
-    )
-    logs.log(logger, "staging done", **summary)
-    print(json.dumps({"stage_events": summary}))
+    key = layout.run_report_key("stage_events", args.run_id)
+    logs.report_run(logger, s3, args.lake_bucket, key, "stage_events", summary)
     return summary
 
 

@@ -29,6 +29,7 @@ from shoprec import aws, feedback, metrics, registry
 from shoprec.continuous import TrainingPolicy, decide_for_lake
 from shoprec.contracts import (
     CollectorSettings,
+    CompactionJobArgs,
     KafkaSettings,
     StagingJobArgs,
     TrainingHyperparameters,
@@ -274,6 +275,13 @@ def build_training_set(
         reference_until=registry.trained_data_until(aws.client("s3"), layout) or "",
     )
     return run_glue_job("build_training_set", args.to_argv())
+
+
+@reported
+def compact_events(run_id: str) -> dict[str, Any]:
+    """Closed days' partitions rewritten into few files (``glue_jobs/compact_events``)."""
+    args = CompactionJobArgs(lake_bucket=stage_env()["SHOPREC_LAKE_BUCKET"], run_id=run_id)
+    return run_glue_job("compact_events", args.to_argv())
 
 
 @reported

@@ -7,7 +7,8 @@
     → reconcile (and judge_champion: the live CTR test, a rollback) → training_set_arguments → build_training_set (Glue)
     → training_set_manifest (S3 sensor) → worth_training → training_job_config
     → train_model (SageMaker) → publish_model → register_model (model package)
-    → promote_model (champion pointer)
+    → promote_model (champion pointer); beside the training, training_set_manifest
+    → compact_events (Glue: closed days' partitions in few files)
 
 Long waits hold no worker slot: the Glue jobs, the training job and the S3 sensors defer to
 the triggerer, the ingestion sensor reschedules itself. Every task retries with exponential
@@ -32,7 +33,12 @@ from airflow.sdk import Asset, get_current_context, task
 
 from shoprec import metrics, registry
 from shoprec.continuous import decide_for_lake
-from shoprec.contracts import StagingJobArgs, TrainingHyperparameters, TrainingSetJobArgs
+from shoprec.contracts import (
+    CompactionJobArgs,
+    StagingJobArgs,
+    TrainingHyperparameters,
+    TrainingSetJobArgs,
+)
 from shoprec.deployment import (
     GLUE_TIMEOUT_MINUTES,
     PULLED_SOURCES,
@@ -179,6 +185,7 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
             "training_job": training_job.job_name(d.training_job_prefix, context["run_id"]),
             "staging_arguments": run_arguments(StagingJobArgs, run_id=run),
             "staging_report": LakeLayout.run_report_key("stage_events", run),
+            "compaction_arguments": run_arguments(CompactionJobArgs, run_id=run),
             "training_set_manifest": LakeLayout.training_prefix(run) + TRAINING_SET_MANIFEST,
         }
 
@@ -378,6 +385,15 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
     )
     decision = worth_training(settings)
     reconciled >> arguments >> built >> manifest >> decision
+    compacted = StoppingGlueJobOperator(  # after the training set, which reads what it deletes
+        task_id="compact_events",
+        job_name=d.glue_job("compact_events"),
+        script_args=settings["compaction_arguments"],
+        inlets=[staging],
+        outlets=[staging],
+        **glue_wait,
+    )
+    manifest >> compacted
     trained = ReattachingTrainingOperator(
         task_id="train_model",
         config=training_job_config(decision, settings),

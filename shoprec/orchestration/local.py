@@ -57,6 +57,12 @@ def build() -> None:
         window = common.policy().window_days
         return stages.build_training_set(run_id, float(params["validation_days"]), window)
 
+    @task(multiple_outputs=False)
+    def compact_events(training_set: dict[str, Any]) -> dict[str, Any]:
+        """Closed days in few files; after the training set, which reads the files it deletes."""
+        stages, run_id, _ = _current()
+        return stages.compact_events(run_id)
+
     @task.short_circuit
     def worth_training(training_set: dict[str, Any]) -> dict[str, Any] | bool:
         """Enough new data or drift, within the day's budget."""
@@ -83,4 +89,5 @@ def build() -> None:
     common.anything_new(collected) >> staged
     judge_champion(staged)
     training_set = build_training_set(reconcile(collected, staged))
+    compact_events(training_set)
     promote_model(train_model(worth_training(training_set)))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.utils import AnalysisException
 
 from shoprec.contracts import StagingJobArgs
 from shoprec.kafka import bootstrap_servers
@@ -126,6 +128,71 @@ def parse_records(kafka_rows: DataFrame) -> tuple[DataFrame, DataFrame]:
     return valid, rejected
 
 
+def ddl(columns: tuple[tuple[str, str], ...]) -> str:
+    """Columns as a Spark DDL list (``spark.read.schema``, ``CREATE TABLE``)."""
+    return ", ".join(f"`{n}` {t}" for n, t in columns)
+
+
+def partition_path(values: tuple[str, ...]) -> str:
+    """A partition's folder under the table, ``source=…/event_type=…/event_date=…``."""
+    names = [n for n, _ in PARTITION_COLUMNS]
+    return "/".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
+
+
+def partition_spec(values: tuple[str, ...]) -> str:
+    """A partition as SQL names it: each column quoted, equal to its value."""
+    names = [n for n, _ in PARTITION_COLUMNS]
+    return ", ".join(f"`{n}`='{v}'" for n, v in zip(names, values, strict=True))
+
+
+def partition_location(spark: SparkSession, table: str, values: tuple[str, ...]) -> str | None:
+    """Where the catalogue locates a partition of ``table`` (None: not catalogued)."""
+    try:
+        described = spark.sql(
+            f"DESCRIBE TABLE EXTENDED {table} PARTITION ({partition_spec(values)})"
+        ).collect()
+    except AnalysisException:  # no such partition (or table)
+        return None
+    return next(r.data_type for r in described if r.col_name == "Location")
+
+
+def catalogued_partitions(spark: SparkSession, table: str) -> list[tuple[str, ...]]:
+    """Every catalogued partition of ``table``, as its values."""
+    shown = spark.sql(f"SHOW PARTITIONS {table}").collect()
+    return [tuple(part.split("=", 1)[1] for part in row[0].split("/")) for row in shown]
+
+
+def batch_locations(
+    spark: SparkSession, table: str | None, location: str, partitions: list[tuple[str, ...]]
+) -> dict[tuple[str, ...], str]:
+    """Where each of a batch's partitions lives: where the catalogue locates it (a compacted
+    one: ``shoprec.spark.compaction``), else its folder under the table's ``location`` (new,
+    or written by a run killed before its catalogue update; no catalogue: ``table`` None)."""
+    root = location.rstrip("/")
+    located = {v: table and partition_location(spark, table, v) for v in partitions}
+    return {v: (located[v] or f"{root}/{partition_path(v)}").rstrip("/") for v in partitions}
+
+
+def staged_partitions(spark: SparkSession, locations: list[str]) -> DataFrame | None:
+    """The rows staged at ``locations`` (partition folders) alone, without their partition
+    columns (None if none of them exists yet).
+
+    Each folder is asked whether it exists (one request each), and only those that do are
+    read, with the table's schema: Spark lists those folders and no others, so a batch's
+    dedupe costs what the batch touches, not what history holds (reading the table's root
+    and filtering listed every folder of every day first)."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    paths = []
+    for location in locations:
+        path = jvm.org.apache.hadoop.fs.Path(location)
+        if path.getFileSystem(conf).exists(path):
+            paths.append(location)
+    if not paths:
+        return None
+    return spark.read.schema(ddl(table_columns())).parquet(*paths)
+
+
 def new_events(events: DataFrame, existing: DataFrame | None) -> DataFrame:
     """Drop repeats inside the batch and events already staged (same event_id)."""
     unique = events.dropDuplicates(["event_id"])
@@ -138,6 +205,13 @@ def new_events(events: DataFrame, existing: DataFrame | None) -> DataFrame:
 UNCOMMITTED = "_temporary/"
 
 
+def delete_keys(s3: Any, bucket: str, keys: list[str]) -> None:
+    for start in range(0, len(keys), 1000):
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
+        )
+
+
 def discard_uncommitted(s3: Any, bucket: str, prefix: str) -> int:
     """Delete what a killed write left under ``prefix`` + ``_temporary/`` (how many objects).
     The next write's job commit would otherwise move the killed write's committed tasks into
@@ -145,9 +219,8 @@ def discard_uncommitted(s3: Any, bucket: str, prefix: str) -> int:
     between task and job commit left 40 repeated rows of 600,
     tests/integration/test_staging_faults.py). Only a single writer may call it."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + UNCOMMITTED)
-    keys = [{"Key": obj["Key"]} for page in pages for obj in page.get("Contents", [])]
-    for start in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
+    keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+    delete_keys(s3, bucket, keys)
     return len(keys)
 
 
@@ -160,11 +233,27 @@ def append_events(fresh: DataFrame, location: str) -> None:
     fresh.repartition(*names).write.mode("append").partitionBy(*names).parquet(location)
 
 
+def append_to_compacted(fresh: DataFrame, compacted: dict[tuple[str, ...], str]) -> DataFrame:
+    """Append ``fresh``'s rows of compacted partitions (``shoprec.spark.compaction``) at their
+    catalogued locations, a small write each (late events of a closed day); the rest returned,
+    for ``append_events``. The table's folder of a compacted partition is not its location."""
+    names = [n for n, _ in PARTITION_COLUMNS]
+    rest = fresh
+    for values, folder in compacted.items():
+        of = functools.reduce(
+            Column.__and__, [F.col(n) == v for n, v in zip(names, values, strict=True)]
+        )
+        late = fresh.where(of).drop(*names)
+        if late.count():
+            late.coalesce(1).write.mode("append").parquet(folder)
+        rest = rest.where(~of)
+    return rest
+
+
 def ensure_table(spark: SparkSession, database: str, table: str, location: str) -> None:
     """Create the catalogue table (columns from the event schema) if it does not exist, and
     point it at ``location`` (tables catalogued before with an ``s3a://`` location move)."""
-    columns = ", ".join(f"`{n}` {t}" for n, t in table_columns())
-    partitions = ", ".join(f"`{n}` {t}" for n, t in PARTITION_COLUMNS)
+    columns, partitions = ddl(table_columns()), ddl(PARTITION_COLUMNS)
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     spark.sql(
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` ({columns}) "
@@ -183,10 +272,9 @@ def register_partitions(
     are left as they are, so registering a batch's partitions again is harmless."""
     if not partitions:
         return
-    names = [n for n, _ in PARTITION_COLUMNS]
-    specs = []
-    for values in partitions:
-        spec = ", ".join(f"`{n}`='{v}'" for n, v in zip(names, values, strict=True))
-        path = "/".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
-        specs.append(f"PARTITION ({spec}) LOCATION '{location.rstrip('/')}/{path}'")
+    specs = [
+        f"PARTITION ({partition_spec(values)}) "
+        f"LOCATION '{location.rstrip('/')}/{partition_path(values)}'"
+        for values in partitions
+    ]
     spark.sql(f"ALTER TABLE `{database}`.`{table}` ADD IF NOT EXISTS {' '.join(specs)}")

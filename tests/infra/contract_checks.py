@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shoprec.contracts import EnvContract, JobArguments
-from shoprec.deployment import Deployment
+from shoprec.deployment import GLUE_JOBS, Deployment
 
 GLUE_OWN_PREFIXES = ("--job-", "--extra-", "--enable-")
 
@@ -57,7 +57,7 @@ def dag_reference_drift(deployed: dict[str, set[str]], deployment: Deployment) -
     """Every name the DAG's aws backend calls must be one the stacks create."""
     wanted = {
         "functions": {deployment.collector_function(s) for s in ("weblog",)},
-        "glue jobs": {deployment.glue_job(j) for j in ("stage_events", "build_training_set")},
+        "glue jobs": {deployment.glue_job(j) for j in GLUE_JOBS},
         "parameters": {
             deployment.lake_bucket_parameter,
             deployment.training_role_parameter,

@@ -6,7 +6,13 @@ import copy
 
 import pytest
 
-from shoprec.contracts import ApiSettings, CollectorSettings, StagingJobArgs, TrainingSetJobArgs
+from shoprec.contracts import (
+    ApiSettings,
+    CollectorSettings,
+    CompactionJobArgs,
+    StagingJobArgs,
+    TrainingSetJobArgs,
+)
 from shoprec.deployment import Deployment
 from shoprec.kafka import PRODUCER_OPTIONS, producer_permissions
 from shoprec.orchestration import permissions
@@ -25,7 +31,11 @@ from .contract_checks import (
 )
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
-JOBS = {"stage_events": StagingJobArgs, "build_training_set": TrainingSetJobArgs}
+JOBS = {
+    "stage_events": StagingJobArgs,
+    "build_training_set": TrainingSetJobArgs,
+    "compact_events": CompactionJobArgs,
+}
 
 
 def _collector(synth):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shoprec.deployment import SOURCES
+from shoprec.deployment import GLUE_JOBS, SOURCES, Deployment
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
@@ -51,7 +51,9 @@ def test_glue_jobs_run_glue_5_in_the_vpc_with_encryption(dev):
     from aws_cdk.assertions import Match
 
     jobs = dev.resources("AWS::Glue::Job")
-    assert len(jobs) == 2
+    assert sorted(j["Properties"]["Name"] for j in jobs) == sorted(
+        Deployment("dev").glue_job(job) for job in GLUE_JOBS
+    )
     for job in jobs:
         props = job["Properties"]
         assert props["GlueVersion"] == "5.0" and props["Command"]["Name"] == "glueetl"

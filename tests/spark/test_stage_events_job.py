@@ -11,7 +11,8 @@ import pytest
 from shop_events import view
 
 from shoprec.contracts import StagingJobArgs
-from shoprec.schema import Event
+from shoprec.layout import LakeLayout
+from shoprec.schema import PARTITION_COLUMNS, Event
 from tests.spark.search_events import search_events
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
@@ -32,6 +33,23 @@ def _publish(spark, bootstrap: str, topic: str, values: list[str]) -> None:
     frame.write.format("kafka").option("kafka.bootstrap.servers", bootstrap).option(
         "topic", topic
     ).save()
+
+
+def _args(cloud: dict[str, str], bucket: str, unique: str, topic: str) -> StagingJobArgs:
+    return StagingJobArgs(
+        lake_bucket=bucket,
+        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
+        run_id="r1",
+        topic=topic,
+        database=f"test_{unique}",
+    )
+
+
+def _stage(spark, cloud, bucket: str, unique: str, events: list[Event]) -> dict[str, object]:
+    """Publish ``events`` on a topic of the test's own and run the job once over it."""
+    topic = f"test.stage.{unique}"
+    _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, [e.to_json() for e in events])
+    return _job().main(_args(cloud, bucket, unique, topic).to_argv())
 
 
 def _events(count: int) -> list[Event]:
@@ -63,14 +81,7 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     payloads.append(json.dumps(version_one | {"v": 1, "event_id": "from-version-1"}))
     topic = f"test.stage.{unique}"
     _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, payloads + payloads[:3] + bad)
-
-    args = StagingJobArgs(
-        lake_bucket=bucket,
-        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
-        run_id="r1",
-        topic=topic,
-        database=f"test_{unique}",
-    )
+    args = _args(cloud, bucket, unique, topic)
     from shoprec.spark.staging import ensure_table
 
     # a table catalogued before with an s3a:// location: the job moves it to s3://
@@ -113,17 +124,58 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     assert first["search_labels"] == 0
 
 
-def test_search_events_are_staged_by_engine_and_labelled(spark, cloud, bucket, unique):
-    topic = f"test.stage.search.{unique}"
-    _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, [e.to_json() for e in search_events()])
-    args = StagingJobArgs(
-        lake_bucket=bucket,
-        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
-        run_id="r1",
-        topic=topic,
-        database=f"test_{unique}",
+def _day_views(prefix: str, day: int, count: int) -> list[Event]:
+    """``count`` views on day ``day`` of October 2026 (day 0 is the 1st)."""
+    start = datetime(2026, 10, 1, 8, tzinfo=UTC) + timedelta(days=day)
+    return [
+        view(f"{prefix}{day}-{n}", start + timedelta(minutes=n), "7", f"test@{n}", "s1")
+        for n in range(count)
+    ]
+
+
+def write_staged(spark, bucket: str, database: str, events: list[Event], appends: int) -> None:
+    """``events`` staged and catalogued as the job stages them, in ``appends`` appends by its
+    own writer (as many files a partition)."""
+    from shoprec.spark.staging import (
+        append_events,
+        ensure_table,
+        parse_records,
+        register_partitions,
     )
-    summary = _job().main(args.to_argv())
+
+    location = LakeLayout(bucket).uri(LakeLayout.STAGING_EVENTS_PREFIX)
+    ensure_table(spark, database, "events", location)
+    names = [n for n, _ in PARTITION_COLUMNS]
+    for k in range(appends):
+        records = spark.createDataFrame(
+            [(e.to_json(), "history", 0, i) for i, e in enumerate(events[k::appends])],
+            "value string, topic string, partition int, offset long",
+        )
+        staged = parse_records(records)[0]
+        append_events(staged, location)
+        partitions = [tuple(r) for r in staged.select(*names).distinct().collect()]
+        register_partitions(spark, database, "events", location, partitions)
+
+
+@pytest.mark.slow
+def test_dedupe_reads_only_the_partitions_its_batch_touches(spark, cloud, bucket, unique):
+    """30 days staged and catalogued, each its own partition in two files; a batch of the last day (repeats and new events) and of a day not staged yet
+    reads that one partition's two files and nothing of the 29 others."""
+    history = [e for day in range(30) for e in _day_views("h", day, 4)]
+    write_staged(spark, bucket, f"test_{unique}", history, appends=2)
+    repeats = _day_views("h", 29, 2)  # staged already
+    batch = repeats + _day_views("late", 29, 3) + _day_views("new", 30, 3)
+    summary = _stage(spark, cloud, bucket, unique, batch)
+    assert (summary["read"], summary["staged"], summary["duplicates"]) == (8, 6, 2)
+    assert (summary["partitions_read"], summary["files_read"]) == (1, 2)
+    assert summary["table_rows"] == {"weblog": 120 + 6}
+    partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS test_{unique}.events").collect()]
+    assert len(partitions) == 31  # the new day's registered by the job
+    assert "source=weblog/event_type=view/event_date=2026-10-31" in partitions
+
+
+def test_search_events_are_staged_by_engine_and_labelled(spark, cloud, bucket, unique):
+    summary = _stage(spark, cloud, bucket, unique, search_events())
     assert summary["table_rows"] == {"solr": 1, "weblog": 2, "opensearch": 3}
     assert summary["search_labels"] == 3
     partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS test_{unique}.events").collect()]
