@@ -81,13 +81,20 @@ def _sampled_scores() -> type:
     class SampledScores(keras.layers.Layer):
         """The logits of the next item (column 0) and of ``negatives`` items drawn for the
         batch (columns 1…), scored as ``ItemScores`` and the repeats score them, each less
-        the log of its expected count in the sample (the logQ correction, which makes the
-        sampled softmax's gradient an unbiased estimate of the full one's). Negatives are
+        the log of its expected count in the sample (the logQ correction: without it, the
+        popular items the sample favours would be pushed down too hard). Negatives are
         drawn log-uniformly over the items' popularity ranks (Zipf-like, as clicks are), in
         O(negatives) per batch; one equal to the next item is masked (``MASKED``)."""
 
-        def __init__(self, embedding: Any, scores: Any, by_rank: np.ndarray, negatives: int,
-                     seed: int, **kwargs: Any):  # fmt: skip
+        def __init__(
+            self,
+            embedding: Any,
+            scores: Any,
+            by_rank: np.ndarray,
+            negatives: int,
+            seed: int,
+            **kwargs: Any,
+        ):
             super().__init__(**kwargs)
             self.embedding, self.scores, self.negatives = embedding, scores, negatives
             self.by_rank = np.asarray(by_rank, dtype=np.int32)  # item indices, most clicked first
