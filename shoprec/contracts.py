@@ -222,6 +222,17 @@ class TrainingHyperparameters(JobArguments):
     dropout: float = 0.4
     max_length: int = 10
     seed: int = 42
+    # The loss: a softmax over the whole catalogue up to this many items, a sampled softmax
+    # above it (``sampled_negatives`` log-uniform negatives by popularity rank, logQ-corrected:
+    # shoprec.model.sampled_trainer), so that an epoch's cost stops growing with the catalogue
+    # (docs/scaling.md). 0: always sampled.
+    full_softmax_items: int = 20_000
+    sampled_negatives: int = 1024
+
+    def sampled_softmax(self, catalogue_size: int) -> bool:
+        """Whether the loss samples its negatives for a catalogue of this many rows (the
+        padding row 0 included)."""
+        return catalogue_size - 1 > self.full_softmax_items
 
     def to_hyperparameters(self) -> dict[str, str]:
         return dict(self._items())

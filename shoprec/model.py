@@ -38,6 +38,7 @@ WEIGHTS = {
     "repeat_position": ("repeat_positions", 0),
 }
 ITEM_ROWS = ("embedding", "item_bias")  # the arrays with one row per item (axis 0)
+MASKED = -1e9  # the logit of a sampled negative that is the next item itself
 
 
 def _layers() -> tuple[type, type]:
@@ -72,6 +73,66 @@ def _layers() -> tuple[type, type]:
     return PositionScale, ItemScores
 
 
+def _sampled_scores() -> type:
+    """The sampled softmax's logits layer (made where Keras is imported)."""
+    import keras
+    from keras import ops
+
+    class SampledScores(keras.layers.Layer):
+        """The logits of the next item (column 0) and of ``negatives`` items drawn for the
+        batch (columns 1…), scored as ``ItemScores`` and the repeats score them, each less
+        the log of its expected count in the sample (the logQ correction: without it, the
+        popular items the sample favours would be pushed down too hard). Negatives are
+        drawn log-uniformly over the items' popularity ranks (Zipf-like, as clicks are), in
+        O(negatives) per batch; one equal to the next item is masked (``MASKED``)."""
+
+        def __init__(
+            self,
+            embedding: Any,
+            scores: Any,
+            by_rank: np.ndarray,
+            negatives: int,
+            seed: int,
+            **kwargs: Any,
+        ):
+            super().__init__(**kwargs)
+            self.embedding, self.scores, self.negatives = embedding, scores, negatives
+            self.by_rank = np.asarray(by_rank, dtype=np.int32)  # item indices, most clicked first
+            rank = np.zeros(embedding.input_dim, dtype=np.int32)
+            rank[self.by_rank] = np.arange(len(self.by_rank), dtype=np.int32)
+            self.rank = rank
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def _log_expected(self, rank: Any) -> Any:
+            """log(negatives × Q(rank)), Q(r) = log((r + 2) / (r + 1)) / log(n + 1)."""
+            rank = ops.cast(rank, "float32")
+            q = ops.log((rank + 2.0) / (rank + 1.0)) / np.log(len(self.by_rank) + 1.0)
+            return ops.log(self.negatives * q)
+
+        def call(self, query: Any, weights: Any, items: Any, targets: Any) -> Any:
+            n = len(self.by_rank)
+            u = keras.random.uniform((self.negatives,), seed=self.seed_generator)
+            rank = ops.cast(ops.floor(ops.exp(u * np.log(n + 1.0))), "int32") - 1
+            rank = ops.clip(rank, 0, n - 1)
+            sampled = ops.take(ops.convert_to_tensor(self.by_rank), rank)
+            targets = ops.cast(ops.reshape(targets, (-1,)), "int32")
+            embeddings, bias = self.embedding.embeddings, self.scores.bias
+            target_rows = ops.take(embeddings, targets, axis=0)
+            true = ops.sum(query * target_rows, axis=1) + ops.take(bias, targets)
+            true += ops.sum(weights * ops.cast(ops.equal(items, targets[:, None]), "float32"), 1)
+            true -= self._log_expected(ops.take(ops.convert_to_tensor(self.rank), targets))
+            negative = ops.matmul(query, ops.transpose(ops.take(embeddings, sampled, axis=0)))
+            negative += ops.take(bias, sampled)
+            hits = ops.cast(ops.equal(items[:, :, None], sampled[None, None, :]), "float32")
+            negative += ops.einsum("bl,bls->bs", weights, hits)
+            negative -= self._log_expected(rank)
+            accidental = ops.equal(targets[:, None], sampled[None, :])
+            negative = ops.where(accidental, MASKED, negative)
+            return ops.concatenate([true[:, None], negative], axis=1)
+
+    return SampledScores
+
+
 def build_member(catalogue_size: int, embedding_dim: int, max_length: int, dropout: float) -> Any:
     """One member, logits out. ``catalogue_size`` counts the padding row 0; inputs are
     left-padded item indices."""
@@ -94,6 +155,29 @@ def build_member(catalogue_size: int, embedding_dim: int, max_length: int, dropo
     weights = PositionScale(name="repeat_positions")(weights) * present
     repeats = ops.einsum("bl,blv->bv", weights, ops.one_hot(items, catalogue_size))
     return keras.Model(items, content + repeats)
+
+
+def sampled_trainer(member: Any, clicks: np.ndarray, negatives: int, seed: int) -> Any:
+    """What trains ``member`` with a sampled softmax: the member's own layers (what it
+    serves does not change), inputs the items and the next item, out the logits of the next
+    item (column 0) and of ``negatives`` sampled items (``SampledScores``): the catalogue's
+    full logits and the repeats' one-hot rows are never computed, so a step costs
+    O(batch × negatives) instead of O(batch × catalogue). ``clicks[i]``: item ``i``'s
+    clicks as a next item, which rank the items for sampling (padding, row 0, is never
+    drawn)."""
+    import keras
+    from keras import ops
+
+    items = member.input
+    targets = keras.Input(shape=(), dtype="int32", name="next_item")
+    present = ops.cast(ops.greater(items, 0), "float32")
+    weights = member.get_layer("repeat_positions").output * present
+    by_rank = 1 + np.argsort(-np.asarray(clicks[1:]), kind="stable")
+    scores = _sampled_scores()(
+        member.get_layer("item_embedding"), member.get_layer("scores"), by_rank, negatives, seed
+    )
+    logits = scores(member.get_layer("projection").output, weights, items, targets)
+    return keras.Model([items, targets], logits)
 
 
 def build_ensemble(members: Sequence[Any]) -> Any:

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from shoprec.contracts import TrainingHyperparameters
-from shoprec.model import build_member, fits, left_pad, warm_start
+from shoprec.model import MASKED, build_member, fits, left_pad, sampled_trainer, warm_start
 from shoprec.ranking import top_k
 
 Examples = tuple[np.ndarray, np.ndarray]
@@ -76,16 +76,34 @@ def build_members(
 def smoothed_cross_entropy(smoothing: float) -> Callable:
     """Cross-entropy against the next item smoothed by a uniform share ``smoothing`` over the
     catalogue (index 0, padding, is no item): the members stop chasing certainty on a few
-    thousand examples of each item, which ranks the runners-up better (HR@20)."""
+    thousand examples of each item, which ranks the runners-up better (HR@20). With the
+    sampled softmax the next item is column 0 and the share goes to the sampled negatives
+    (a masked one, ``MASKED``, takes none)."""
     from keras import ops
 
     def loss(targets: Any, logits: Any) -> Any:
         log_p = ops.log_softmax(logits)
         target = ops.cast(ops.reshape(targets, (-1, 1)), "int32")
         nll = -ops.take_along_axis(log_p, target, axis=1)[:, 0]
-        return (1.0 - smoothing) * nll - smoothing * ops.mean(log_p[:, 1:], axis=1)
+        kept = ops.cast(ops.greater(logits[:, 1:], MASKED / 2), "float32")
+        spread = ops.sum(log_p[:, 1:] * kept, axis=1) / ops.maximum(ops.sum(kept, axis=1), 1.0)
+        return (1.0 - smoothing) * nll - smoothing * spread
 
     return loss
+
+
+def trainer(member: Any, data: Examples, hp: TrainingHyperparameters, seed: int) -> tuple:
+    """The model that ``fit`` trains for ``member`` and its data: the member itself on a
+    softmax over the whole catalogue, or, above ``hp.full_softmax_items`` items, its
+    sampled-softmax trainer (``shoprec.model.sampled_trainer``) on (items, next item) with
+    the next item in column 0."""
+    catalogue = member.output_shape[-1]
+    if not hp.sampled_softmax(catalogue):
+        return member, data
+    x, y = data
+    clicks = np.bincount(y, minlength=catalogue)
+    model = sampled_trainer(member, clicks, hp.sampled_negatives, seed)
+    return model, ((x, y), np.zeros(len(y), dtype=np.int32))
 
 
 def fit(
@@ -101,9 +119,10 @@ def fit(
     import keras
 
     steps = hp.epochs * -(-len(data[1]) // hp.batch_size)
-    for member in members:
+    trained = [trainer(member, data, hp, hp.seed + n) for n, member in enumerate(members)]
+    for model, _ in trained:
         schedule = keras.optimizers.schedules.CosineDecay(hp.learning_rate, steps)
-        member.compile(
+        model.compile(
             optimizer=keras.optimizers.Adam(schedule),
             loss=smoothed_cross_entropy(hp.label_smoothing),
             jit_compile=True,
@@ -112,8 +131,8 @@ def fit(
     for epoch in range(1, hp.epochs + 1):
         started = time.perf_counter()
         losses = [
-            member.fit(*data, batch_size=hp.batch_size, epochs=1, shuffle=True, verbose=0)
-            for member in members
+            model.fit(*inputs, batch_size=hp.batch_size, epochs=1, shuffle=True, verbose=0)
+            for model, inputs in trained
         ]
         curves["seconds"].append(round(time.perf_counter() - started, 2))
         curves["loss"].append(float(np.mean([h.history["loss"][0] for h in losses])))
