@@ -229,8 +229,15 @@ class OrchestrationStack(Stack):
         """Exactly the calls of ``shoprec.orchestration.permissions``, on the deployment's
         own resources (the S3 calls by zone of the lake, below)."""
         deployment = config.deployment
-        for function in collectors.values():
-            function.grant_invoke(self.role)
+        # one statement for every collector (a grant_invoke each would overflow the role's
+        # inline policy into a managed one that the suppressions below do not reach)
+        functions = [f.function_arn for f in collectors.values()]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[*functions, *(f"{arn}:*" for arn in functions)],
+            )
+        )
         self.failures.grant_publish(self.role)
         group = deployment.model_package_group
         for service, resources in (
