@@ -31,6 +31,8 @@ CATCHUP_OPTION = "catchup"
 # The Glue jobs, named after their folders under glue_jobs/; a run stops after the timeout
 # (and the DAG waits for it that long).
 GLUE_JOBS = ("stage_events", "build_training_set", "compact_events")
+# Glue jobs an operator starts on demand (README, "Replay"): deployed, never run by the DAG.
+OPERATOR_JOBS = ("replay_landing",)
 GLUE_TIMEOUT_MINUTES = 120
 # the sources collected from objects under incoming/ (impressions: the API's, shoprec.impressions)
 SOURCES = ("weblog", "solr", "impressions")
@@ -57,8 +59,8 @@ class Deployment:
     events_table = EVENTS_TABLE
 
     def glue_job(self, job: str) -> str:
-        if job not in GLUE_JOBS:
-            raise ValueError(f"unknown Glue job {job!r}; jobs: {GLUE_JOBS}")
+        if job not in GLUE_JOBS + OPERATOR_JOBS:
+            raise ValueError(f"unknown Glue job {job!r}; jobs: {GLUE_JOBS + OPERATOR_JOBS}")
         return f"{self.prefix}-{job.replace('_', '-')}"
 
     def collector_function(self, source: str) -> str:

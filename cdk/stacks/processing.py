@@ -1,6 +1,6 @@
 """Glue: the Data Catalog (database and events table from ``shoprec.schema``), the network
 connection that puts the jobs beside MSK, and the Spark jobs: staging (with its checkpoints),
-the training set, and the compaction of closed days."""
+the training set, the compaction of closed days, and the operator's replay of landed days."""
 
 from __future__ import annotations
 
@@ -12,11 +12,18 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from components.bundles import shared_package
+from components.bundles import pins, shared_package
 from components.glue_job import GlueJob
 from components.nag import suppress
 from config import EnvironmentConfig
-from shoprec.contracts import CompactionJobArgs, StagingJobArgs, TrainingSetJobArgs
+from shoprec.contracts import (
+    CompactionJobArgs,
+    ReplayJobArgs,
+    StagingJobArgs,
+    TrainingSetJobArgs,
+)
+from shoprec.deployment import COLLECTED_SOURCES
+from shoprec.kafka import PRODUCER_LIBRARIES, PRODUCER_OPTIONS, producer_permissions
 from shoprec.layout import LakeLayout
 from shoprec.schema import PARTITION_COLUMNS, table_columns
 from stacks.data_lake import DataLakeStack
@@ -48,6 +55,7 @@ CATALOG_READ = [
 ]
 CATALOG_WRITE = ["glue:CreatePartition", "glue:BatchCreatePartition"]
 CATALOG_MOVE = ["glue:UpdatePartition"]  # compaction moves a partition to its new files
+MIN_WORKERS = 2  # the fewest G.1X workers a Glue 5.0 job runs with
 
 
 def _columns(columns: tuple[tuple[str, str], ...]) -> list[glue.CfnTable.ColumnProperty]:
@@ -196,6 +204,27 @@ class ProcessingStack(Stack):
             values={"lake_bucket": lake.bucket.bucket_name, **catalog},
             **common,
         )
+        # Replay (README, "Replay"): an operator's job, never the DAG's, so it stays out of
+        # self.jobs (the jobs MWAA may start). One Python process publishes, as a collector
+        # does: the fewest workers Glue 5.0 allows, the collectors' Kafka libraries.
+        self.replay = GlueJob(
+            self,
+            "ReplayLanding",
+            job="replay_landing",
+            arguments=ReplayJobArgs,
+            values={
+                "lake_bucket": lake.bucket.bucket_name,
+                "kafka_bootstrap": streaming.cluster_arn,
+                "kafka_auth": "iam",
+                "topic": streaming.topic,
+                "topic_retention_hours": config.kafka_retention_hours,
+            },
+            python_modules=pins("lambda", PRODUCER_LIBRARIES),
+            **(common | {"workers": MIN_WORKERS}),
+        )
+        # it reads landed events and publishes them: nothing else in the lake, the topic only
+        lake.grant(self.replay.role, read=[LakeLayout.landing_prefix(s) for s in COLLECTED_SOURCES])
+        streaming.grant_produce(self.replay.role, producer_permissions(PRODUCER_OPTIONS))
         staged = LakeLayout.STAGING_EVENTS_PREFIX
         # Spark deletes where it writes: its commit protocol's _temporary files, overwritten
         # outputs, the streaming checkpoint's superseded files.
@@ -233,6 +262,7 @@ class ProcessingStack(Stack):
             (self.compaction, CATALOG_READ + CATALOG_MOVE),
         ):
             job.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=catalog_arns))
+        for job in (self.staging, self.training_set, self.compaction, self.replay):
             for statement in self._vpc_job_statements(subnet, security_groups):
                 job.role.add_to_policy(statement)
             logs_key.grant_encrypt_decrypt(job.role)

@@ -10,7 +10,7 @@ from typing import Any
 from shoprec.contracts import EnvContract, JobArguments
 from shoprec.deployment import GLUE_JOBS, Deployment
 
-GLUE_OWN_PREFIXES = ("--job-", "--extra-", "--enable-")
+GLUE_OWN_PREFIXES = ("--job-", "--extra-", "--enable-", "--additional-")
 
 
 def _difference(what: str, deployed: Iterable[str], code: Iterable[str]) -> list[str]:

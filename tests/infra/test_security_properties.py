@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shoprec.deployment import GLUE_JOBS, SOURCES, Deployment
+from shoprec.deployment import GLUE_JOBS, OPERATOR_JOBS, SOURCES, Deployment
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
@@ -52,7 +52,7 @@ def test_glue_jobs_run_glue_5_in_the_vpc_with_encryption(dev):
 
     jobs = dev.resources("AWS::Glue::Job")
     assert sorted(j["Properties"]["Name"] for j in jobs) == sorted(
-        Deployment("dev").glue_job(job) for job in GLUE_JOBS
+        Deployment("dev").glue_job(job) for job in GLUE_JOBS + OPERATOR_JOBS
     )
     for job in jobs:
         props = job["Properties"]
