@@ -31,7 +31,7 @@ CATCHUP_OPTION = "catchup"
 # The Glue jobs, named after their folders under glue_jobs/; a run stops after the timeout
 # (and the DAG waits for it that long).
 GLUE_JOBS = ("stage_events", "build_training_set", "compact_events")
-# Glue jobs an operator starts on demand (README, "Replay"): deployed, never run by the DAG.
+# Glue jobs an operator starts on demand (README, "Replay on AWS"): deployed, never run by the DAG.
 OPERATOR_JOBS = ("replay_landing",)
 GLUE_TIMEOUT_MINUTES = 120
 # the sources collected from objects under incoming/ (impressions: the API's, shoprec.impressions)

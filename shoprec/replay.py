@@ -6,7 +6,7 @@ collector made (``landing/source=<source>/ingest_date=<date>/``), and Kafka does
 is idempotent where it counts: events keep their ids, and the staging job drops every id
 already staged, so replaying days that were staged adds no rows. ``make replay`` runs it on
 the local cloud; on AWS the Glue job ``replay_landing`` runs the same ``run`` against the
-deployment's lake and MSK (README, "Replay").
+deployment's lake and MSK (README, "Replay on AWS").
 """
 
 from __future__ import annotations

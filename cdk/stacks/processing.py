@@ -204,7 +204,7 @@ class ProcessingStack(Stack):
             values={"lake_bucket": lake.bucket.bucket_name, **catalog},
             **common,
         )
-        # Replay (README, "Replay"): an operator's job, never the DAG's, so it stays out of
+        # Replay (README, "Replay on AWS"): an operator's job, never the DAG's, so it stays out of
         # self.jobs (the jobs MWAA may start). One Python process publishes, as a collector
         # does: the fewest workers Glue 5.0 allows, the collectors' Kafka libraries.
         self.replay = GlueJob(

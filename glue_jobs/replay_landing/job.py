@@ -2,7 +2,7 @@
 published to the MSK topic again (``shoprec.replay``), with IAM auth, as the collectors publish
 them; staging then drops every id already staged, so a replay adds no row twice.
 
-An operator starts it on demand (README, "Replay"), never the DAG. The replay itself is one
+An operator starts it on demand (README, "Replay on AWS"), never the DAG. The replay itself is one
 Python process (no Spark): the job is a Glue 5.0 Spark job only for the environment it shares
 with the other jobs (Python 3.11, the shared package, the VPC connection that reaches MSK).
 """
