@@ -83,6 +83,9 @@ class EnvContract(_Contract):
 class JobArguments(_Contract):
     """Glue job arguments ``--<field>`` (Glue passes them as ``--name value`` pairs)."""
 
+    # the field each run gives (the deployed job carries every other one as a default)
+    per_run = "run_id"
+
     @classmethod
     def argument_names(cls) -> list[str]:
         return [f"--{f.name}" for f in dataclasses.fields(cls)]
@@ -231,6 +234,7 @@ class ReplayJobArgs(JobArguments):
 class ErasureJobArgs(JobArguments):
     """The ``erase_events`` job: one erasure request (``shoprec.erasure``) over the Parquet."""
 
+    per_run = "request"
     lake_bucket: str
     request: str
     database: str = DEFAULT_DATABASE

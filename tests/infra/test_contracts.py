@@ -10,11 +10,12 @@ from shoprec.contracts import (
     ApiSettings,
     CollectorSettings,
     CompactionJobArgs,
+    ErasureJobArgs,
     ReplayJobArgs,
     StagingJobArgs,
     TrainingSetJobArgs,
 )
-from shoprec.deployment import Deployment
+from shoprec.deployment import OPERATOR_JOBS, Deployment
 from shoprec.kafka import PRODUCER_LIBRARIES, PRODUCER_OPTIONS, producer_permissions
 from shoprec.orchestration import permissions
 from shoprec.schema import PARTITION_COLUMNS, table_columns
@@ -37,6 +38,7 @@ JOBS = {
     "build_training_set": TrainingSetJobArgs,
     "compact_events": CompactionJobArgs,
     "replay_landing": ReplayJobArgs,
+    "erase_events": ErasureJobArgs,
 }
 
 
@@ -243,7 +245,21 @@ def test_the_replay_job_reads_landing_and_writes_the_topic_only(dev):
             assert "group/" not in str(statement["Resource"])
 
 
-def test_the_dag_may_not_start_the_replay_job(dev):
-    replay = Deployment("dev").glue_job("replay_landing")
+def test_the_erasure_job_may_drop_partitions_and_reaches_no_kafka(dev):
+    actions = {a for s in _job_statements(dev, "erase_events") for a in _listed(s)}
+    from stacks.processing import CATALOG_READ
+
+    # the catalogue as the other jobs read it, and a partition left empty dropped
+    assert {a for a in actions if a.startswith("glue:")} == {
+        *CATALOG_READ,
+        "glue:DeletePartition",
+    }
+    assert not {a for a in actions if a.startswith("kafka")}
+    defaults = _job(dev, "erase_events")["Properties"]["DefaultArguments"]
+    assert "--request" not in defaults  # each run names its request
+
+
+def test_the_dag_may_start_neither_operator_job(dev):
     glue = [s for s in _mwaa_statements(dev) if any(a.startswith("glue:") for a in _listed(s))]
-    assert glue and replay not in str([s["Resource"] for s in glue])
+    for job in OPERATOR_JOBS:
+        assert Deployment("dev").glue_job(job) not in str([s["Resource"] for s in glue])
