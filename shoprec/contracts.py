@@ -83,6 +83,9 @@ class EnvContract(_Contract):
 class JobArguments(_Contract):
     """Glue job arguments ``--<field>`` (Glue passes them as ``--name value`` pairs)."""
 
+    # the field each run gives (the deployed job carries every other one as a default)
+    per_run = "run_id"
+
     @classmethod
     def argument_names(cls) -> list[str]:
         return [f"--{f.name}" for f in dataclasses.fields(cls)]
@@ -195,9 +198,43 @@ class CompactionJobArgs(JobArguments):
 
 
 @dataclasses.dataclass(frozen=True)
+class ReplayJobArgs(JobArguments):
+    """The ``replay_landing`` job (``shoprec.replay``): the landing zone's events of the ingest
+    dates ``first`` to ``last`` (YYYY-MM-DD, both included) of one source, published again."""
+
+    lake_bucket: str
+    kafka_bootstrap: str
+    run_id: str
+    # the ingest dates, both included: each run gives them (blank defaults fail the run)
+    first: str = ""
+    last: str = ""
+    source: str = "weblog"
+    kafka_auth: str = "plaintext"
+    topic: str = DEFAULT_TOPIC
+    topic_retention_hours: int = KafkaSettings.topic_retention_hours
+
+    def days(self) -> tuple[datetime.date, datetime.date]:
+        """The first and last ingest date; a ``ContractError`` unless both are dates in order."""
+        try:
+            first, last = map(datetime.date.fromisoformat, (self.first, self.last))
+        except ValueError:
+            dates = f"{self.first!r}, {self.last!r}"
+            raise ContractError(f"--first, --last: expected YYYY-MM-DD, got {dates}") from None
+        if last < first:
+            raise ContractError(f"--last {self.last} is before --first {self.first}")
+        return first, last
+
+    def kafka(self) -> KafkaSettings:
+        """The producer's settings (``shoprec.kafka.Publisher``), as the collectors' are."""
+        names = {f.name for f in dataclasses.fields(KafkaSettings)}
+        return KafkaSettings(**{name: getattr(self, name) for name in names})
+
+
+@dataclasses.dataclass(frozen=True)
 class ErasureJobArgs(JobArguments):
     """The ``erase_events`` job: one erasure request (``shoprec.erasure``) over the Parquet."""
 
+    per_run = "request"
     lake_bucket: str
     request: str
     database: str = DEFAULT_DATABASE

@@ -32,6 +32,9 @@ CATCHUP_OPTION = "catchup"
 # (and the DAG waits for it that long).
 GLUE_JOBS = ("stage_events", "build_training_set", "compact_events")
 GLUE_TIMEOUT_MINUTES = 120
+# Glue jobs an operator starts on demand (README, "Replay on AWS", "Erasure"): deployed, never
+# run by the DAG.
+OPERATOR_JOBS = ("replay_landing", "erase_events")
 # the sources collected from objects under incoming/ (impressions: the API's, shoprec.impressions)
 SOURCES = ("weblog", "solr", "impressions")
 PULLED_SOURCES = ("opensearch",)  # collected by reading the engine (UBI documents)
@@ -57,8 +60,8 @@ class Deployment:
     events_table = EVENTS_TABLE
 
     def glue_job(self, job: str) -> str:
-        if job not in GLUE_JOBS:
-            raise ValueError(f"unknown Glue job {job!r}; jobs: {GLUE_JOBS}")
+        if job not in GLUE_JOBS + OPERATOR_JOBS:
+            raise ValueError(f"unknown Glue job {job!r}; jobs: {GLUE_JOBS + OPERATOR_JOBS}")
         return f"{self.prefix}-{job.replace('_', '-')}"
 
     def collector_function(self, source: str) -> str:
@@ -150,15 +153,13 @@ def lake_run_id(airflow_run_id: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in airflow_run_id).strip("-")[:64]
 
 
-# Glue job arguments: the deployed job carries every field but the run id as a default
-# argument; each run passes ``--run_id`` (and whatever else it overrides).
-RUN_ARGUMENT = "run_id"
-
-
+# Glue job arguments: the deployed job carries every field but the run's own (``per_run``:
+# the run id, an erasure's request) as a default argument; each run passes that one (and
+# whatever else it overrides).
 def job_defaults(arguments: type[JobArguments], **values: Any) -> dict[str, str]:
     """Default arguments of a deployed Glue job, rendered by the job's own argument class."""
-    rendered = arguments(**{RUN_ARGUMENT: ""}, **values).to_arguments()
-    return {name: value for name, value in rendered.items() if name != f"--{RUN_ARGUMENT}"}
+    rendered = arguments(**{arguments.per_run: ""}, **values).to_arguments()
+    return {name: value for name, value in rendered.items() if name != f"--{arguments.per_run}"}
 
 
 def run_arguments(arguments: type[JobArguments], **values: Any) -> dict[str, str]:

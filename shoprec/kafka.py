@@ -18,7 +18,11 @@ class PublishError(RuntimeError):
 def _msk_iam_token(_config: Any) -> tuple[str, float]:
     from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
 
-    token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(os.environ["AWS_REGION"])
+    from shoprec import aws
+
+    # Lambda sets AWS_REGION; a Glue job's boto3 knows its region without it
+    region = os.environ.get("AWS_REGION") or aws.client("kafka").meta.region_name
+    token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
     return token, expiry_ms / 1000
 
 
@@ -33,6 +37,9 @@ def bootstrap_servers(kafka_bootstrap: str) -> str:
     return brokers["BootstrapBrokerStringSaslIam"]
 
 
+# The producer's third-party libraries (pinned in envs/lambda.lock): the collector Lambdas
+# bundle them, the replay job installs them.
+PRODUCER_LIBRARIES = ("confluent-kafka", "aws-msk-iam-sasl-signer-python")
 # Producer options independent of where the cluster is. Idempotence: the producer's own
 # retries add no duplicates (on MSK it needs kafka-cluster:WriteDataIdempotently).
 PRODUCER_OPTIONS: dict[str, Any] = {

@@ -5,14 +5,15 @@ For a staging outage longer than the topic's retention: the landing zone keeps e
 collector made (``landing/source=<source>/ingest_date=<date>/``), and Kafka does not. A replay
 is idempotent where it counts: events keep their ids, and the staging job drops every id
 already staged, so replaying days that were staged adds no rows. ``make replay`` runs it on
-the local cloud; on AWS the same module runs with the AWS variables (a Glue Python shell job
-or any shell with the collector's Kafka grants).
+the local cloud; on AWS the Glue job ``replay_landing`` runs the same ``run`` against the
+deployment's lake and MSK (README, "Replay on AWS").
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shoprec import aws
-from shoprec.contracts import KafkaSettings
+from shoprec.contracts import ContractError, KafkaSettings, ReplayJobArgs
 from shoprec.kafka import Publisher
 from shoprec.layout import LakeLayout
 from shoprec.schema import Event
@@ -50,22 +51,37 @@ def replay(
     return counts
 
 
+def run(args: ReplayJobArgs) -> dict[str, Any]:
+    """One replay, as ``make replay`` and the AWS job (``glue_jobs/replay_landing``) run it."""
+    first, last = args.days()
+    publish = Publisher(args.kafka())
+    layout = LakeLayout(args.lake_bucket)
+    counts = replay(aws.client("s3"), layout, publish, args.source, first, last)
+    return {"from": args.first, "to": args.last, **counts}
+
+
 def main(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
-    parser.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
+    parser.add_argument("--from", dest="first", required=True)
+    parser.add_argument("--to", dest="last", required=True)
     parser.add_argument("--source", default="weblog")
     parser.add_argument("--bucket", default=os.environ.get("SHOPREC_LAKE_BUCKET"))
     args = parser.parse_args(argv)
     if not args.bucket:
         parser.error("--bucket (or SHOPREC_LAKE_BUCKET) is required")
-    if args.last < args.first:
-        parser.error("--to is before --from")
-    publish = Publisher(KafkaSettings.from_env(os.environ))
-    counts = replay(
-        aws.client("s3"), LakeLayout(args.bucket), publish, args.source, args.first, args.last
+    kafka = dataclasses.asdict(KafkaSettings.from_env(os.environ))
+    job = ReplayJobArgs(
+        lake_bucket=args.bucket,
+        run_id="replay",
+        first=args.first,
+        last=args.last,
+        source=args.source,
+        **kafka,
     )
-    summary = {"from": args.first.isoformat(), "to": args.last.isoformat(), **counts}
+    try:
+        summary = run(job)
+    except ContractError as error:
+        parser.error(str(error))
     print(json.dumps({"replay": summary}))
     return summary
 

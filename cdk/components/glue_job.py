@@ -3,7 +3,7 @@ default arguments rendered by the job's argument class, and a role of its own.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Aws
 from aws_cdk import aws_glue as glue
@@ -23,6 +23,7 @@ GLUE_OWN_ARGUMENTS = (
     "--enable-glue-datacatalog",
     "--enable-metrics",
     "--enable-continuous-cloudwatch-log",
+    "--additional-python-modules",  # pip-installed at the run's start, through the VPC's NAT
 )
 
 
@@ -40,6 +41,7 @@ class GlueJob(Construct):
         connection: str,
         security_configuration: str,
         workers: int,
+        python_modules: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -59,6 +61,8 @@ class GlueJob(Construct):
             "--enable-continuous-cloudwatch-log": "true",
             **job_defaults(arguments, **values),
         }
+        if python_modules:
+            defaults["--additional-python-modules"] = ",".join(python_modules)
         self.job = glue.CfnJob(
             self,
             "Job",

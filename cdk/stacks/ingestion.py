@@ -29,7 +29,7 @@ from components.search_domain import SearchDomain
 from config import EnvironmentConfig
 from shoprec.contracts import CollectorSettings, KafkaSettings
 from shoprec.deployment import SOURCES
-from shoprec.kafka import PRODUCER_OPTIONS, producer_permissions
+from shoprec.kafka import PRODUCER_LIBRARIES, PRODUCER_OPTIONS, producer_permissions
 from shoprec.layout import LakeLayout
 from shoprec.schema import Source
 from shoprec.search.ubi_collector import OpenSearchCollectorSettings
@@ -38,8 +38,7 @@ from stacks.streaming import StreamingStack
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12  # mirrors envs/lambda.txt (wheels tested here)
 LIBRARIES = (
-    "confluent-kafka",
-    "aws-msk-iam-sasl-signer-python",
+    *PRODUCER_LIBRARIES,
     "aws-lambda-powertools",
     "typing_extensions",  # Powertools needs it; the runtime's boto3 brings jmespath
     "crawlerdetect",

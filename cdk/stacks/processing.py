@@ -1,6 +1,7 @@
 """Glue: the Data Catalog (database and events table from ``shoprec.schema``), the network
 connection that puts the jobs beside MSK, and the Spark jobs: staging (with its checkpoints),
-the training set, and the compaction of closed days."""
+the training set, the compaction of closed days, and the operator's jobs: the replay of landed
+days and the Parquet step of an erasure."""
 
 from __future__ import annotations
 
@@ -12,11 +13,19 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from components.bundles import shared_package
+from components.bundles import pins, shared_package
 from components.glue_job import GlueJob
 from components.nag import suppress
 from config import EnvironmentConfig
-from shoprec.contracts import CompactionJobArgs, StagingJobArgs, TrainingSetJobArgs
+from shoprec.contracts import (
+    CompactionJobArgs,
+    ErasureJobArgs,
+    ReplayJobArgs,
+    StagingJobArgs,
+    TrainingSetJobArgs,
+)
+from shoprec.deployment import COLLECTED_SOURCES
+from shoprec.kafka import PRODUCER_LIBRARIES, PRODUCER_OPTIONS, producer_permissions
 from shoprec.layout import LakeLayout
 from shoprec.schema import PARTITION_COLUMNS, table_columns
 from stacks.data_lake import DataLakeStack
@@ -48,6 +57,8 @@ CATALOG_READ = [
 ]
 CATALOG_WRITE = ["glue:CreatePartition", "glue:BatchCreatePartition"]
 CATALOG_MOVE = ["glue:UpdatePartition"]  # compaction moves a partition to its new files
+CATALOG_DROP = ["glue:DeletePartition"]  # erasure drops a partition it left empty
+MIN_WORKERS = 2  # the fewest G.1X workers a Glue 5.0 job runs with
 
 
 def _columns(columns: tuple[tuple[str, str], ...]) -> list[glue.CfnTable.ColumnProperty]:
@@ -196,7 +207,58 @@ class ProcessingStack(Stack):
             values={"lake_bucket": lake.bucket.bucket_name, **catalog},
             **common,
         )
+        # Replay (README, "Replay on AWS"): an operator's job, never the DAG's, so it stays out of
+        # self.jobs (the jobs MWAA may start). One Python process publishes, as a collector
+        # does: the fewest workers Glue 5.0 allows, the collectors' Kafka libraries.
+        self.replay = GlueJob(
+            self,
+            "ReplayLanding",
+            job="replay_landing",
+            arguments=ReplayJobArgs,
+            values={
+                "lake_bucket": lake.bucket.bucket_name,
+                "kafka_bootstrap": streaming.cluster_arn,
+                "kafka_auth": "iam",
+                "topic": streaming.topic,
+                "topic_retention_hours": config.kafka_retention_hours,
+            },
+            python_modules=pins("lambda", PRODUCER_LIBRARIES),
+            **(common | {"workers": MIN_WORKERS}),
+        )
+        # it reads landed events and publishes them: nothing else in the lake, the topic only
+        lake.grant(self.replay.role, read=[LakeLayout.landing_prefix(s) for s in COLLECTED_SOURCES])
+        streaming.grant_produce(self.replay.role, producer_permissions(PRODUCER_OPTIONS))
+        # Erasure (README, "Erasure"): an operator's job too, the Parquet step of one request
+        self.erasure = GlueJob(
+            self,
+            "EraseEvents",
+            job="erase_events",
+            arguments=ErasureJobArgs,
+            values={"lake_bucket": lake.bucket.bucket_name, **catalog},
+            **common,
+        )
         staged = LakeLayout.STAGING_EVENTS_PREFIX
+        # It rewrites the Parquet zones that hold the person (only the files that hold them)
+        # and deletes the old files with every version and delete marker: a person's rows
+        # left in an older version are not erased. Its scratch folder goes the same way.
+        rewritten = [
+            staged,
+            LakeLayout.TRAINING_PREFIX,
+            LakeLayout.SEARCH_LABELS_PREFIX,
+            LakeLayout.ERASURE_SCRATCH_PREFIX,
+        ]
+        lake.grant(
+            self.erasure.role,
+            read=[LakeLayout.ERASURE_REQUESTS_PREFIX],
+            write=[LakeLayout.ERASED_IDS_PREFIX],  # the erasure list, which staging reads
+            delete=rewritten,
+        )
+        self.erasure.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:DeleteObjectVersion"],
+                resources=[lake.bucket.arn_for_objects(f"{prefix}*") for prefix in rewritten],
+            )
+        )
         # Spark deletes where it writes: its commit protocol's _temporary files, overwritten
         # outputs, the streaming checkpoint's superseded files.
         lake.grant(
@@ -231,8 +293,10 @@ class ProcessingStack(Stack):
             (self.staging, CATALOG_READ + CATALOG_WRITE),
             (self.training_set, CATALOG_READ),
             (self.compaction, CATALOG_READ + CATALOG_MOVE),
+            (self.erasure, CATALOG_READ + CATALOG_DROP),
         ):
             job.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=catalog_arns))
+        for job in (self.staging, self.training_set, self.compaction, self.replay, self.erasure):
             for statement in self._vpc_job_statements(subnet, security_groups):
                 job.role.add_to_policy(statement)
             logs_key.grant_encrypt_decrypt(job.role)

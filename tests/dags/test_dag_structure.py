@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from shoprec.deployment import COLLECTED_SOURCES, PULLED_SOURCES, SOURCES
+from shoprec.deployment import (
+    COLLECTED_SOURCES,
+    GLUE_JOBS,
+    OPERATOR_JOBS,
+    PULLED_SOURCES,
+    SOURCES,
+)
 
 pytestmark = [pytest.mark.dags]
 DAGS = Path(__file__).parents[2] / "mwaa_dags"
@@ -96,6 +102,10 @@ def test_the_airflow_options_mwaa_sets_choose_the_providers_operators_at_parse_t
         glue = aws.get_task(job)
         assert isinstance(glue, GlueJobOperator) and glue.deferrable and glue.stop_job_run_on_kill
         assert glue.job_name == Deployment("prod").glue_job(job)
+    # the cycle runs the DAG's Glue jobs, and never an operator's (the replay: README)
+    jobs = {t.job_name for t in aws.tasks if isinstance(t, GlueJobOperator)}
+    assert jobs == {Deployment("prod").glue_job(job) for job in GLUE_JOBS}
+    assert not jobs & {Deployment("prod").glue_job(job) for job in OPERATOR_JOBS}
     train = aws.get_task("train_model")
     assert isinstance(train, SageMakerTrainingOperator) and train.deferrable
     assert train.retries == 3 and train.retry_exponential_backoff

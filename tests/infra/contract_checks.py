@@ -10,7 +10,7 @@ from typing import Any
 from shoprec.contracts import EnvContract, JobArguments
 from shoprec.deployment import GLUE_JOBS, Deployment
 
-GLUE_OWN_PREFIXES = ("--job-", "--extra-", "--enable-")
+GLUE_OWN_PREFIXES = ("--job-", "--extra-", "--enable-", "--additional-")
 
 
 def _difference(what: str, deployed: Iterable[str], code: Iterable[str]) -> list[str]:
@@ -29,11 +29,14 @@ def environment_drift(function: dict[str, Any], settings: type[EnvContract]) -> 
 
 
 def job_argument_drift(job: dict[str, Any], arguments: type[JobArguments]) -> list[str]:
-    """A Glue job's default arguments (plus the per-run ``--run_id``) against its class."""
+    """A Glue job's default arguments (plus the run's own, ``--run_id`` or the erasure's
+    ``--request``) against its class."""
     defaults = job["Properties"]["DefaultArguments"]
     own = [name for name in defaults if not name.startswith(GLUE_OWN_PREFIXES)]
     return _difference(
-        f"{arguments.__name__} arguments", [*own, "--run_id"], arguments.argument_names()
+        f"{arguments.__name__} arguments",
+        [*own, f"--{arguments.per_run}"],
+        arguments.argument_names(),
     )
 
 

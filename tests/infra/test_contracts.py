@@ -10,11 +10,13 @@ from shoprec.contracts import (
     ApiSettings,
     CollectorSettings,
     CompactionJobArgs,
+    ErasureJobArgs,
+    ReplayJobArgs,
     StagingJobArgs,
     TrainingSetJobArgs,
 )
-from shoprec.deployment import Deployment
-from shoprec.kafka import PRODUCER_OPTIONS, producer_permissions
+from shoprec.deployment import OPERATOR_JOBS, Deployment
+from shoprec.kafka import PRODUCER_LIBRARIES, PRODUCER_OPTIONS, producer_permissions
 from shoprec.orchestration import permissions
 from shoprec.schema import PARTITION_COLUMNS, table_columns
 
@@ -35,6 +37,8 @@ JOBS = {
     "stage_events": StagingJobArgs,
     "build_training_set": TrainingSetJobArgs,
     "compact_events": CompactionJobArgs,
+    "replay_landing": ReplayJobArgs,
+    "erase_events": ErasureJobArgs,
 }
 
 
@@ -194,3 +198,68 @@ def test_a_producer_option_its_grant_lacks_is_caught(dev):
     assert kafka_grant_drift(statements, producer_permissions(PRODUCER_OPTIONS))
     without = producer_permissions(PRODUCER_OPTIONS | {"enable.idempotence": False})
     assert kafka_grant_drift(statements, without) == []
+
+
+def _job_statements(synth, job):
+    """The policy statements attached to a Glue job's role."""
+    resources = synth.template("processing")["Resources"]
+    role = {"Ref": _job(synth, job)["Properties"]["Role"]["Fn::GetAtt"][0]}
+    return [
+        statement
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and role in r["Properties"]["Roles"]
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _listed(statement):
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_the_replay_job_publishes_as_the_collectors_do(dev):
+    from components.bundles import pins
+
+    job = _job(dev, "replay_landing")["Properties"]
+    defaults = job["DefaultArguments"]
+    # the collectors' producer, with their pinned libraries, on the deployment's MSK with IAM
+    assert defaults["--additional-python-modules"] == ",".join(pins("lambda", PRODUCER_LIBRARIES))
+    assert defaults["--kafka_auth"] == "iam" and "--first" in defaults and "--last" in defaults
+    assert job["NumberOfWorkers"] == 2  # one process publishes: the fewest Glue allows
+    statements = _job_statements(dev, "replay_landing")
+    assert kafka_grant_drift(statements, producer_permissions(PRODUCER_OPTIONS)) == []
+
+
+def test_the_replay_job_reads_landing_and_writes_the_topic_only(dev):
+    statements = _job_statements(dev, "replay_landing")
+    actions = {action for s in statements for action in _listed(s)}
+    # no catalogue, no lake writes or deletes, no other Kafka use than producing
+    assert not {a for a in actions if a.startswith("glue:")}
+    assert not {a for a in actions if a.startswith("s3:") and ("Put" in a or "Delete" in a)}
+    assert not {"kafka-cluster:ReadData", "kafka-cluster:AlterGroup"} & actions
+    listed = [s for s in statements if "s3:ListBucket" in _listed(s)]
+    prefixes = {p for s in listed for p in s["Condition"]["StringLike"]["s3:prefix"]}
+    assert prefixes and all(p.startswith("landing/source=") for p in prefixes)
+    for statement in statements:  # Kafka actions only on the cluster and its one topic
+        if any(a.startswith("kafka") for a in _listed(statement)):
+            assert statement["Resource"] != "*"
+            assert "group/" not in str(statement["Resource"])
+
+
+def test_the_erasure_job_may_drop_partitions_and_reaches_no_kafka(dev):
+    actions = {a for s in _job_statements(dev, "erase_events") for a in _listed(s)}
+    from stacks.processing import CATALOG_READ
+
+    # the catalogue as the other jobs read it, and a partition left empty dropped
+    assert {a for a in actions if a.startswith("glue:")} == {
+        *CATALOG_READ,
+        "glue:DeletePartition",
+    }
+    assert not {a for a in actions if a.startswith("kafka")}
+    defaults = _job(dev, "erase_events")["Properties"]["DefaultArguments"]
+    assert "--request" not in defaults  # each run names its request
+
+
+def test_the_dag_may_start_neither_operator_job(dev):
+    glue = [s for s in _mwaa_statements(dev) if any(a.startswith("glue:") for a in _listed(s))]
+    for job in OPERATOR_JOBS:
+        assert Deployment("dev").glue_job(job) not in str([s["Resource"] for s in glue])

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shoprec.deployment import GLUE_JOBS, SOURCES, Deployment
+from shoprec.deployment import GLUE_JOBS, OPERATOR_JOBS, SOURCES, Deployment
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
@@ -52,7 +52,7 @@ def test_glue_jobs_run_glue_5_in_the_vpc_with_encryption(dev):
 
     jobs = dev.resources("AWS::Glue::Job")
     assert sorted(j["Properties"]["Name"] for j in jobs) == sorted(
-        Deployment("dev").glue_job(job) for job in GLUE_JOBS
+        Deployment("dev").glue_job(job) for job in GLUE_JOBS + OPERATOR_JOBS
     )
     for job in jobs:
         props = job["Properties"]
@@ -203,15 +203,19 @@ def _actions(statement) -> list[str]:
     return action if isinstance(action, list) else [action]
 
 
-def test_only_the_writers_that_replace_or_remove_objects_may_delete(dev):
-    deleting = {
+def _deleting(synth, action):
+    """(stack part, lake prefix) of every statement that allows ``action``."""
+    return {
         (part, prefix)
         for part in ("ingestion", "processing", "training", "orchestration", "api")
-        for statement in _statements(dev, part)
-        if "s3:DeleteObject" in _actions(statement)
+        for statement in _statements(synth, part)
+        if action in _actions(statement)
         for prefix in re.findall(r'"/([^"*]*)\*"', json.dumps(statement["Resource"]))
     }
-    assert deleting == {
+
+
+def test_only_the_writers_that_replace_or_remove_objects_may_delete(dev):
+    assert _deleting(dev, "s3:DeleteObject") == {
         ("ingestion", "state/collector/source=weblog/"),  # leases of the object collectors
         ("ingestion", "state/collector/source=solr/"),
         ("ingestion", "state/collector/source=impressions/"),
@@ -219,6 +223,17 @@ def test_only_the_writers_that_replace_or_remove_objects_may_delete(dev):
         ("processing", "quarantine/stage=stage/"),
         ("processing", "checkpoints/stage_events/"),
         ("processing", "staging/training/"),
+        ("processing", "staging/search_labels/"),  # erasure rewrites these two as well
+        ("processing", "state/erasure/scratch/"),
+    }
+
+
+def test_only_erasure_deletes_object_versions_and_only_in_the_zones_it_rewrites(dev):
+    assert _deleting(dev, "s3:DeleteObjectVersion") == {
+        ("processing", "staging/events/"),
+        ("processing", "staging/training/"),
+        ("processing", "staging/search_labels/"),
+        ("processing", "state/erasure/scratch/"),
     }
 
 

@@ -3,13 +3,18 @@ Kafka, LocalStack S3), and staged again without a row added (real Spark)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from shop_events import view
 
 from shoprec import aws
-from shoprec.contracts import StagingJobArgs
+from shoprec.contracts import ReplayJobArgs, StagingJobArgs
 from shoprec.ingest.engine import csv_text
 from shoprec.layout import LakeLayout
 from shoprec.local import stages
@@ -65,6 +70,32 @@ def test_a_replay_publishes_exactly_the_landed_events_of_its_dates(cloud, replay
     assert sorted(published, key=lambda r: r["event_id"]) == sorted(
         ({"v": SCHEMA_VERSION, **e.to_record()} for e in expected), key=lambda r: r["event_id"]
     )
+
+
+def test_the_aws_job_publishes_what_make_replay_does(cloud, replayed, bucket):
+    topic, by_day = replayed
+    args = ReplayJobArgs(
+        lake_bucket=bucket,
+        kafka_bootstrap=cloud["SHOPREC_KAFKA_BOOTSTRAP"],
+        run_id="outage-1",
+        first="2026-11-02",
+        last="2026-11-03",
+        topic=topic,
+    )
+    # as Glue runs it: the script, its arguments as --name value pairs
+    script = Path(__file__).parents[2] / "glue_jobs" / "replay_landing" / "job.py"
+    run = subprocess.run(
+        [sys.executable, str(script), *args.to_argv()],
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(run.stdout.splitlines()[-1])["replay_landing"]
+    assert summary == {"from": "2026-11-02", "to": "2026-11-03", "files": 2, "events": 6}
+    published = consume(cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic)
+    expected = by_day["2026-11-02"] + by_day["2026-11-03"]
+    assert sorted(r["event_id"] for r in published) == sorted(e.event_id for e in expected)
 
 
 @pytest.mark.slow
