@@ -140,6 +140,10 @@ def events(numbers: DataFrame, history: int, days: int = DAYS) -> DataFrame:
         "session_source": F.lit(SessionSource.COOKIE.value),
         "query_id": F.when(search, F.concat(F.lit("qid"), (n / 5).cast("long"))),
         "position": F.when(event_type == EventType.SEARCH_CLICK.value, n % 10 + 1),
+        # the feedback loop's fields (impressions, and views that followed a recommendation)
+        "recommendation_id": F.lit(None),
+        "model_version": F.lit(None),
+        "tier": F.lit(None),
     }
     typed = numbers.select(*[values[name].cast(kind).alias(name) for name, kind in COLUMNS])
     return typed.withColumn("event_date", F.date_format("event_time", "yyyy-MM-dd"))

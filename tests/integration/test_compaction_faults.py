@@ -14,7 +14,8 @@ from shoprec.contracts import CompactionJobArgs
 from shoprec.layout import LakeLayout
 from shoprec.local import stages
 from shoprec.local.runtime import REPO, venv_python
-from tests.integration.test_staging_faults import _catalogue, _kill
+from tests.integration.lake_balance import catalogue
+from tests.integration.test_staging_faults import _kill
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CLOSED = {f"2026-10-0{day}": 6 for day in (1, 2, 3)}  # events a day, three files each
@@ -75,7 +76,7 @@ def test_a_kill_mid_compaction_loses_and_repeats_nothing(cloud, bucket, unique, 
     # the first closed day written anew beside its old files; moved to them only after the swap
     assert left["2026-10-01"] == ["_compacted-k1"] * 2 + ["file"] * 3
     assert all(left[day] == ["file"] * 3 for day in ("2026-10-02", "2026-10-03", "2026-10-04"))
-    at_kill = _catalogue(database)
+    at_kill = catalogue(database)
     assert at_kill["rows"] == CLOSED | OPEN  # each event once, old files or new
     moved = [day for day, at in at_kill["locations"].items() if "/_compacted-k1" in at]
     assert len(moved) == swapped
@@ -85,7 +86,7 @@ def test_a_kill_mid_compaction_loses_and_repeats_nothing(cloud, bucket, unique, 
     assert (rerun["partitions"], rerun["compacted"]) == (3, 3 - swapped)
     assert (rerun["files_before"], rerun["files_after"]) == (3 * (3 - swapped), 3 - swapped)
     assert (rerun["rows"], rerun["deleted"]) == (6 * (3 - swapped), 9)
-    after = _catalogue(database)
+    after = catalogue(database)
     assert after["rows"] == CLOSED | OPEN
     located = {p.rsplit("=", 1)[1]: at.rstrip("/") for p, at in after["locations"].items()}
     assert all(located[day].endswith(f"event_date={day}/_compacted-k1") for day in CLOSED)
