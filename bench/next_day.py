@@ -1,14 +1,17 @@
 """Benchmark: the served model on the day after its data, against baselines fitted on all of it.
 
-For each split — YooChoose train_tr → train_valid, and train_tr minus its last day → that
-day — the pipeline runs with its own defaults: the training-set job's split
-(``bench/training_set.py``, the Glue transform on local Spark), ``train.py`` as SageMaker runs
-it (no champion: a first cycle), the gate. The folder the gate promotes is served through
-``shoprec.serving`` in process, one request per prefix as the API answers it, on the next
-day with the data README's protocol: next item over the whole catalogue of the training file
+Two splits, run as two cycles in the order of their days: train_tr minus its last day → that
+day (a first cycle: no champion), then train_tr → train_valid, whose champion is the first
+cycle's served folder of the same seed (warm start, and the gate judges it). Each runs the
+pipeline's own defaults: the training-set job's split (``bench/training_set.py``, the Glue
+transform on local Spark), ``train.py`` as SageMaker runs it, the gate. What the gate serves
+(the new folder, or the champion it keeps) is served through ``shoprec.serving`` in process,
+one request per prefix as the API answers it, on the next day with the data README's protocol: next item over the whole catalogue of the training file
 (next-day items unknown to it are dropped, sessions keep two or more), HR@20 / MRR@20. POP,
 S-POP, SR, V-SKNN and V-SKNN with idf are fitted on every session of the training file and
-scored on the same cases. Three seeds per split (mean ± sample std). JSON on stdout,
+scored on the same cases; so is the champion of the second cycle, which is what serves if
+the gate keeps it: the measured worth of serving the fresher model (``FRESHNESS_MARGIN``).
+Three seeds per split (mean ± sample std). JSON on stdout,
 progress on stderr; skips when ``../shared/data`` is absent.
 """
 
@@ -38,9 +41,9 @@ GLUE_PYTHON = REPO / ".venvs" / "glue" / "bin" / "python"
 SEEDS = (1, 2, 3)
 METRICS = ("hr@20", "mrr@20")
 K = 20
-SPLITS = {  # name → (cuts of train_tr before the pipeline runs, the next day)
-    "train_tr -> train_valid": (0, "train_valid"),
+SPLITS = {  # name → (cuts of train_tr before the pipeline runs, the next day), in day order
     "train_tr minus its last day -> that day": (1, "next_day"),
+    "train_tr -> train_valid": (0, "train_valid"),
 }
 
 
@@ -70,12 +73,14 @@ def training_set(root: Path, cuts: int) -> Path:
     return channels
 
 
-def train(channels: Path, root: Path, seed: int) -> Path:
+def train(channels: Path, root: Path, seed: int, champion: Path | None) -> Path:
     """train.py as SageMaker runs it: hyperparameters as arguments, channels as folders."""
     model_dir = root / f"seed-{seed}"
-    hp = TrainingHyperparameters(model_version=f"bench-seed-{seed}", data_run="bench", seed=seed)
+    version = f"bench-{root.name}-seed-{seed}"
+    hp = TrainingHyperparameters(model_version=version, data_run="bench", seed=seed)
     env = {f"SM_CHANNEL_{name.upper()}": str(channels / name) for name in TRAINING_SET_CHANNELS}
     env |= {"SM_CHANNEL_LINEAGE": str(channels), "SM_MODEL_DIR": str(model_dir)}
+    env |= {"SM_CHANNEL_CHAMPION": str(champion)} if champion else {}
     train_py = REPO / "sagemaker" / "training" / "train.py"
     _run([sys.executable, train_py, *hp.to_argv()], root / f"train-{seed}.log", **env)
     return model_dir
@@ -101,7 +106,14 @@ class NextDay:
         return ranking_metrics(top, targets) | {"predictions": len(targets)}
 
 
-def _split(name: str, cuts: int, next_day_source: str, scratch: Path) -> dict:
+def _scores(scores: dict[str, float]) -> dict[str, float]:
+    return {m: scores[m.split("@")[0]] for m in METRICS}
+
+
+def _split(
+    name: str, cuts: int, next_day_source: str, scratch: Path, champions: dict[int, Path]
+) -> tuple[dict, dict[int, Path]]:
+    """One cycle per seed on the split; returns its summary and the folder each seed serves."""
     root = scratch / f"cut-{cuts}"
     root.mkdir()
     started = time.perf_counter()
@@ -127,31 +139,46 @@ def _split(name: str, cuts: int, next_day_source: str, scratch: Path) -> dict:
     }
     baseline_seconds = round(time.perf_counter() - started, 1)
 
-    runs = []
+    runs, serving_folders = [], {}
     for seed in SEEDS:
         _progress(f"{name}: training seed {seed} ({len(runs) + 1}/{len(SEEDS)})")
         started = time.perf_counter()
-        model_dir = train(channels, root, seed)
+        champion = champions.get(seed)
+        model_dir = train(channels, root, seed, champion)
         seconds = round(time.perf_counter() - started, 1)
         manifest = json.loads((model_dir / "manifest.json").read_text())
-        served = serving.load(model_dir)
+        gate = manifest["gate"]
+        serving_folders[seed] = model_dir if gate["decision"] == "promote" else champion
+        served = serving.load(serving_folders[seed])
         scores = day.served(served)
         runs.append(
-            {"seed": seed, "tier": served.tier, "gate": manifest["gate"]["reason"]}
-            | {m: scores[m.split("@")[0]] for m in METRICS}
+            {"seed": seed, "tier": served.tier, "decision": gate["decision"]}
+            | {"gate": gate["reason"], "gate_scores": gate["scores"]}
+            | _scores(scores)
             | {"predictions": scores["predictions"], "train_py_seconds": seconds}
             | {"phases_seconds": manifest["train_seconds"]}
         )
+        if champion:  # what serves tomorrow if the gate keeps the champion
+            runs[-1]["champion_kept"] = _scores(day.served(serving.load(champion)))
         _progress(f"{name}: seed {seed}: {runs[-1]}")
-    return _summary(name, job, results, runs, baseline_seconds)
+    return _summary(name, job, results, runs, baseline_seconds), serving_folders
+
+
+def _mean_std(runs: list[dict]) -> tuple[dict[str, float], dict[str, float]]:
+    mean = {m: float(np.mean([r[m] for r in runs])) for m in METRICS}
+    std = {m: float(np.std([r[m] for r in runs], ddof=1)) for m in METRICS}
+    return mean, std
+
+
+def _rounded(mean: dict[str, float], std: dict[str, float]) -> dict[str, dict[str, float]]:
+    return {m: {"mean": round(mean[m], 4), "std": round(std[m], 4)} for m in METRICS}
 
 
 def _summary(name: str, job: dict, baselines: dict, runs: list[dict], seconds: float) -> dict:
     """Means and sample stds over the seeds; comparisons on unrounded figures."""
-    mean = {m: float(np.mean([r[m] for r in runs])) for m in METRICS}
-    std = {m: float(np.std([r[m] for r in runs], ddof=1)) for m in METRICS}
+    mean, std = _mean_std(runs)
     floor = max(tiers.VSKNN_VARIANTS, key=lambda b: baselines[b]["mrr@20"])
-    return {
+    summary = {
         "split": name,
         "training_set_job": job,
         "predictions": runs[0]["predictions"],
@@ -160,7 +187,7 @@ def _summary(name: str, job: dict, baselines: dict, runs: list[dict], seconds: f
             for b, v in baselines.items()
         },
         "baseline_seconds": seconds,
-        "served": {m: {"mean": round(mean[m], 4), "std": round(std[m], 4)} for m in METRICS},
+        "served": _rounded(mean, std),
         "runs": [r | {m: round(r[m], 4) for m in METRICS} for r in runs],
         "better_vsknn": floor,
         "ratio_to_better_vsknn": {m: round(mean[m] / baselines[floor][m], 3) for m in METRICS},
@@ -168,16 +195,25 @@ def _summary(name: str, job: dict, baselines: dict, runs: list[dict], seconds: f
             m: mean[m] - baselines[floor][m] > std[m] for m in METRICS
         },
     }
+    kept = [r["champion_kept"] for r in runs if "champion_kept" in r]
+    if kept:  # the second cycle: the worth of serving the fresher model, on the next day
+        kept_mean, kept_std = _mean_std(kept)
+        summary["champion_kept"] = _rounded(kept_mean, kept_std)
+        summary["served_over_champion_kept"] = {
+            m: round(mean[m] / kept_mean[m], 3) for m in METRICS
+        }
+    return summary
 
 
 def main() -> None:
     if not TRAIN_FILE.exists():
         print(json.dumps({"skipped": f"{DATA} is absent (the data is not redistributed)"}))
         return
+    splits, champions = [], {}
     with tempfile.TemporaryDirectory() as scratch:
-        splits = [
-            _split(name, cuts, source, Path(scratch)) for name, (cuts, source) in SPLITS.items()
-        ]
+        for name, (cuts, source) in SPLITS.items():
+            summary, champions = _split(name, cuts, source, Path(scratch), champions)
+            splits.append(summary)
     hp = TrainingHyperparameters(model_version="-", data_run="-").to_hyperparameters()
     json.dump({"next_day": {"hyperparameters": hp, "splits": splits}}, sys.stdout, indent=2)
     print()

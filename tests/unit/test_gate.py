@@ -1,9 +1,10 @@
-"""The promotion gate: a challenger must beat the champion and the better V-SKNN variant on
-MRR@20; where no deep model beats the floor, the floor serves."""
+"""The promotion gate: a challenger must beat the better V-SKNN variant on MRR@20 and the
+champion too, or trail it by less than the freshness margin; where no deep model beats the
+floor, the floor serves."""
 
 import pytest
 
-from shoprec.registry import gate
+from shoprec.registry import FRESHNESS_MARGIN, gate
 
 pytestmark = pytest.mark.unit
 
@@ -34,11 +35,14 @@ def test_the_floor_is_the_better_vsknn_variant():
     assert decision["reason"].endswith("the vsknn_idf floor serves")
 
 
-def test_a_challenger_worse_than_a_champion_that_beats_the_floor_is_rejected():
-    decision = gate(_metrics((0.68, 0.35), (0.63, 0.33), (0.67, 0.36)), champion_version="v1")
+def test_a_challenger_well_behind_a_champion_that_beats_the_floor_is_rejected():
+    decision = gate(_metrics((0.68, 0.35), (0.63, 0.33), (0.67, 0.37)), champion_version="v1")
     assert decision["decision"] == "reject" and decision["metric"] == "mrr@20"
-    assert decision["scores"]["champion"] == {"hr@20": 0.67, "mrr@20": 0.36}
-    assert "does not beat champion (hr@20 0.6700 mrr@20 0.3600)" in decision["reason"]
+    assert decision["scores"]["champion"] == {"hr@20": 0.67, "mrr@20": 0.37}
+    assert (
+        "does not beat champion (hr@20 0.6700 mrr@20 0.3700), trailing it by 3% or more"
+        in (decision["reason"])
+    )
     assert "vsknn" not in decision["reason"]  # only what it failed to beat is named
 
 
@@ -59,3 +63,22 @@ def test_a_champion_below_the_floor_gives_way_to_the_floor_too():
     decision = gate(_metrics((0.6, 0.31), (0.63, 0.33), (0.62, 0.32)), champion_version="v1")
     assert decision["decision"] == "promote" and decision["serve"] == "vsknn"
     assert "champion (hr@20 0.6200 mrr@20 0.3200)" in decision["reason"]
+
+
+def test_a_challenger_within_the_freshness_margin_of_the_champion_serves():
+    # .347 / .354 (the YooChoose demo's last cycle): 2 % behind, and it beats the floor
+    decision = gate(_metrics((0.664, 0.347), (0.642, 0.337), (0.665, 0.354)), "v2")
+    assert decision["decision"] == "promote" and decision["serve"] == "model"
+    assert decision["freshness_margin"] == FRESHNESS_MARGIN == 0.03
+    assert (
+        "trails champion (hr@20 0.6650 mrr@20 0.3540) by less than 3% on mrr@20"
+        in (decision["reason"])
+    )
+
+
+def test_the_freshness_margin_does_not_lower_the_floor():
+    decision = gate(_metrics((0.66, 0.336), (0.64, 0.337), (0.665, 0.338)), "v2")
+    assert decision["decision"] == "reject"
+    assert decision["reason"].startswith(
+        "challenger (hr@20 0.6600 mrr@20 0.3360) does not beat vsknn"
+    )
