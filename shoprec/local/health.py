@@ -43,15 +43,30 @@ def put_alarms(
     return names
 
 
-def alarm_states(cloudwatch: Any, environment: str) -> dict[str, dict[str, str]]:
-    """The environment's alarms: name → state and reason."""
+def alarm_states(cloudwatch: Any, environment: str) -> dict[str, dict[str, Any]]:
+    """The environment's alarms: name → state, reason, when the state began (unix seconds)
+    and how often LocalStack evaluates it (once per period × evaluation periods, where
+    CloudWatch evaluates every minute: a state can be that old)."""
     prefix = f"{metrics.NAMESPACE}-{environment}-"
     pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
     return {
-        alarm["AlarmName"]: {"state": alarm["StateValue"], "reason": alarm["StateReason"]}
+        alarm["AlarmName"]: {
+            "state": alarm["StateValue"],
+            "reason": alarm["StateReason"],
+            "since": alarm["StateUpdatedTimestamp"].timestamp(),
+            "evaluated_every": alarm["Period"] * alarm["EvaluationPeriods"],
+        }
         for page in pages
         for alarm in page["MetricAlarms"]
     }
+
+
+def firing_label(name: str, state: dict[str, Any]) -> str:
+    """An alarm that fires, with its state's age where it is evaluated less than each minute."""
+    if state["evaluated_every"] <= MINUTE:
+        return name
+    age = max(0, int(time.time() - state["since"]))
+    return f"{name} (for {age}s; evaluated every {state['evaluated_every']}s)"
 
 
 def firing(cloudwatch: Any, environment: str) -> list[str]:
@@ -127,7 +142,7 @@ def report(
     lines = []
     for stage, source in rows:
         fire = [
-            spec.name
+            firing_label(spec.name, states[spec.alarm_name(environment)])
             for spec in specs
             if (spec.stage, spec.source) == (stage, source)
             and states.get(spec.alarm_name(environment), {}).get("state") == ALARM
