@@ -57,6 +57,7 @@ STAGES = {  # stage → runtime
     "training": "ml",
     "serving": "ml",
 }
+STAGE_ROUNDS = 2  # the staging transform and its anchor: each side's best, taking turns
 EVALUATED_SESSIONS = 1_000  # validation sessions the evaluation ranks the catalogue for
 TRAINING_EXAMPLES = 20_000  # examples of the training sample
 GOAL_TRAINING_RATIO = 10  # epoch seconds at 10x the catalogue: less is sub-linear
@@ -82,6 +83,19 @@ def _timed(work) -> tuple[Any, float]:
     started = time.perf_counter()
     result = work()
     return result, round(time.perf_counter() - started, 2)
+
+
+def _best_interleaved(rounds: int, *works) -> list[tuple[Any, float]]:
+    """Each work's result and its fastest of ``rounds`` runs, the works taking turns: a burst
+    of load on this shared machine then slows a round of each, not one side's only run (and
+    the first round warms the JVM for both)."""
+    best: list[tuple[Any, float] | None] = [None] * len(works)
+    for _ in range(rounds):
+        for n, work in enumerate(works):
+            result, seconds = _timed(work)
+            if best[n] is None or seconds < best[n][1]:
+                best[n] = (result, seconds)
+    return best
 
 
 # --- stages (each runs in its own process) -----------------------------------------------
@@ -220,8 +234,9 @@ def stage(args: argparse.Namespace) -> dict[str, Any]:
         batch.unpersist()
         return staged, quarantined
 
-    plain_rows, plain_seconds = _timed(plain)
-    (staged, quarantined), seconds = _timed(staging)
+    (plain_rows, plain_seconds), ((staged, quarantined), seconds) = _best_interleaved(
+        STAGE_ROUNDS, plain, staging
+    )
     assert staged == plain_rows and quarantined == 0, (staged, plain_rows, quarantined)
     result = {
         "events": staged,
@@ -230,6 +245,7 @@ def stage(args: argparse.Namespace) -> dict[str, Any]:
         "anchor": "plain Spark: the landing CSV of the same events → the same partitioned Parquet",
         "anchor_events_per_second": _rate(plain_rows, plain_seconds),
         "ratio_to_anchor": round(plain_seconds / seconds, 3),
+        "rounds": STAGE_ROUNDS,  # each side's best of these, taking turns
         "goal_ratio": 0.5,
         "kafka_in_loop": False,
         "jvm_peak_rss_mb": _jvm_peak_rss_mb(spark),
