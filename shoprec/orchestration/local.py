@@ -12,7 +12,11 @@ from airflow.sdk import get_current_context, task
 from shoprec.deployment import COLLECTED_SOURCES, lake_run_id
 from shoprec.orchestration import common
 
-DEFAULT_ARGS = {"retries": 0, "retry_delay": timedelta(minutes=5)}
+# One retry, soon: Airflow 3.0's LocalExecutor on SQLite (the local scheduler) can start a task
+# before its queued state is committed; the task then fails without running ("state changed
+# externally", apache/airflow#52754). The YooChoose demo of 2026-12-02 lost a cycle's training
+# so. A retry runs it; a real failure still fails the run, 10 s later (the stages are idempotent).
+DEFAULT_ARGS = {"retries": 1, "retry_delay": timedelta(seconds=10)}
 
 
 def _current() -> tuple[Any, str, dict[str, Any]]:
