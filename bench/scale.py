@@ -57,6 +57,7 @@ STAGES = {  # stage → runtime
     "training": "ml",
     "serving": "ml",
 }
+MAX_BYTES_PER_NONZERO = 32  # a sparse entry (item, weight) and its row's share of the pointers
 STAGE_ROUNDS = 2  # the staging transform and its anchor: each side's best, taking turns
 EVALUATED_SESSIONS = 1_000  # validation sessions the evaluation ranks the catalogue for
 TRAINING_EXAMPLES = 20_000  # examples of the training sample
@@ -325,6 +326,9 @@ def baselines(args: argparse.Namespace) -> dict[str, Any]:
             "prefixes_per_second": _rate(metrics["predictions"], spent),
         }
     clicks = sum(map(len, train))
+    rules = fitted.rules
+    rules_bytes = sum(a.nbytes for a in (rules.indptr, rules.followers, rules.weights))
+    per_nonzero = rules_bytes / max(rules.nonzeros, 1)
     return {
         "training_sessions": len(train),
         "training_clicks": clicks,
@@ -334,6 +338,10 @@ def baselines(args: argparse.Namespace) -> dict[str, Any]:
         "fit_peak_rss_mb": fit_rss,
         "sr_rule_nonzeros": fitted.rules.nonzeros,
         "sr_dense_matrix_mb_before": round(8 * catalogue**2 / 2**20),
+        "sr_rules_mb": round(rules_bytes / 2**20, 1),
+        "sr_bytes_per_nonzero": round(per_nonzero, 1),  # dense: 8 x items^2 / non-zeros
+        "goal": f"memory proportional to the non-zeros: at most {MAX_BYTES_PER_NONZERO} bytes each",
+        "goal_met": per_nonzero <= MAX_BYTES_PER_NONZERO,
         "session_index_mb": round(sum(a.nbytes for a in vars(fitted.index).values()) / 2**20, 1),
         "evaluation": {
             "validation_sessions": len(sample),
