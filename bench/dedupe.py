@@ -144,6 +144,11 @@ def events(numbers: DataFrame, history: int, days: int = DAYS) -> DataFrame:
         "recommendation_id": F.lit(None),
         "model_version": F.lit(None),
         "tier": F.lit(None),
+        # schema version 5: what a search found (Solr's request log has no ids of those shown)
+        "hits": F.when(event_type == EventType.SEARCH.value, 12).when(
+            event_type == EventType.ZERO_RESULT.value, 0
+        ),
+        "results": F.lit(None),
     }
     typed = numbers.select(*[values[name].cast(kind).alias(name) for name, kind in COLUMNS])
     return typed.withColumn("event_date", F.date_format("event_time", "yyyy-MM-dd"))

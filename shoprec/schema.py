@@ -15,14 +15,19 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Versions the staging job accepts. Version 2 added client_id and session_source (and made
 # session_id nullable: cookieless lines get their session in Spark); a version-1 record
 # reads as a cookie session. Version 3 added query_id and position (search events and the
 # result clicks that follow them); older records have neither. Version 4 added
 # recommendation_id, model_version and tier (the API's impressions, and the product views that
 # followed a recommended link) and the session source ``none``; older records have none of them.
-ACCEPTED_VERSIONS = (1, 2, 3, 4)
+# Version 5 added hits and results (what a search found and showed); older records have neither.
+ACCEPTED_VERSIONS = (1, 2, 3, 4, 5)
+# ``results``: the ids a search showed, in rank order, joined by this separator into one string,
+# which the landing CSV, the Kafka JSON and a Parquet/Athena string column all hold as it is
+# (Athena: ``split(results, ' ')``); an id is a token, without whitespace.
+RESULTS_SEPARATOR = " "
 
 
 class Source(StrEnum):
@@ -82,6 +87,8 @@ class Event:
     recommendation_id: str | None = None  # the API's answer shown, or followed by a view
     model_version: str | None = None  # the model that answered (impression)
     tier: str | None = None  # the tier that answered (impression; shoprec.tiers.SERVED)
+    hits: int | None = None  # results found: Solr's hits=N; UBI: how many hit ids it returned
+    results: str | None = None  # the ids shown, in rank order (``join_results``)
 
     def to_record(self) -> dict[str, object]:
         """A JSON-ready dict in column order: times as ISO-8601 UTC with milliseconds."""
@@ -116,6 +123,7 @@ _SQL_TYPES = {
     "event_time": "timestamp",
     "status": "int",
     "position": "int",
+    "hits": "int",
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Event))
 NULLABLE: frozenset[str] = frozenset(f.name for f in fields(Event) if "None" in str(f.type))
@@ -147,6 +155,15 @@ def event_id(source: str, position: str, raw_line: str) -> str:
     not its object key: a renamed or re-delivered copy of a file yields the same ids."""
     digest = hashlib.sha256(f"{source}\x1f{position}\x1f{raw_line}".encode())
     return digest.hexdigest()[:32]
+
+
+def join_results(ids: list[str]) -> str | None:
+    """The ids a search showed as one ``results`` value (None when it showed nothing).
+    ``ValueError`` for an id that is not a token (empty, or holding whitespace)."""
+    for item in ids:
+        if not item or item.split() != [item]:
+            raise ValueError(f"result id {item[:40]!r} is not a token")
+    return RESULTS_SEPARATOR.join(ids) or None
 
 
 def table_columns() -> tuple[tuple[str, str], ...]:

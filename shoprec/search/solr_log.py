@@ -8,7 +8,8 @@ MDC block ``[ x:<core> ...]``; times in the server's zone, UTC here)::
 
 (one line in the log). ``params`` are URL-encoded as Solr prints them (space as ``+``, ``&``
 and ``=`` inside values escaped). A ``/select`` the shop tagged with a session becomes a
-``search`` (``hits`` > 0) or ``zero_result`` event with the query's id. Pings,
+``search`` (``hits`` > 0) or ``zero_result`` event with the query's id and its ``hits``
+(the log names no ids of the results shown: the event's ``results`` stay empty). Pings,
 updates, admin calls and untagged queries are filtered; failed requests (no ``hits``) too.
 """
 
@@ -83,4 +84,5 @@ class SolrRequestLogParser:
             origin=origin,
             session_source=SessionSource.COOKIE.value,
             query_id=params.get(QUERY_ID_PARAM) or None,
+            hits=found,  # the log has no ids of the results shown: ``results`` stays empty
         )

@@ -6,6 +6,8 @@ search: ``query_id``, ``user_query``, ``query_response_hit_ids``, ``client_id``,
 and ``ubi_events`` (one per action on a result: ``action_name``, ``query_id``,
 ``event_attributes.object.object_id``, ``event_attributes.position.ordinal``, ``timestamp``).
 Both carry the shop's ``session_id``, so the web log and the engine describe the same sessions.
+A query's hit ids are its event's ``results`` (the ids shown, in rank order), their number its
+``hits`` (UBI records no total of what the engine found).
 A document that breaks the schema is a ``Rejection`` with its reason (quarantined).
 """
 
@@ -23,6 +25,7 @@ from shoprec.schema import (
     UserAgentClass,
     event_id,
     format_time,
+    join_results,
 )
 
 QUERIES, EVENTS = "ubi_queries", "ubi_events"
@@ -137,11 +140,15 @@ def parse_document(index: str, doc_id: str, document: dict[str, Any]) -> Parsed:
         text, hits = _text(document, "user_query"), document.get("query_response_hit_ids", [])
         if text is None:
             return Rejection("missing_field", "user_query")
-        if not isinstance(hits, list):
-            return Rejection("bad_field", "query_response_hit_ids is not a list")
+        if not isinstance(hits, list) or not all(isinstance(h, str) for h in hits):
+            return Rejection("bad_field", "query_response_hit_ids is not a list of ids")
+        try:
+            shown = join_results(hits)
+        except ValueError as error:
+            return Rejection("bad_field", f"query_response_hit_ids: {error}")
         kind = EventType.SEARCH if hits else EventType.ZERO_RESULT
         return _event(index, doc_id, document, event_type=kind.value, session_id=session,
-                      item_id=None, query=text)  # fmt: skip
+                      item_id=None, query=text, hits=len(hits), results=shown)  # fmt: skip
     kind = ACTIONS.get(str(document.get("action_name")))
     if kind is None:
         return Filtered("other_action")  # impressions, hovers: not choices

@@ -80,8 +80,11 @@ def without(frame: DataFrame, key: str, erased: DataFrame) -> DataFrame:
 def erase_rows(
     spark: SparkSession, folders: Folders, folder: str, key: str, erased: DataFrame, name: str
 ) -> tuple[int, int]:
-    """Rewrite one folder without the rows whose ``key`` is erased: (rows dropped, left)."""
-    frame = spark.read.parquet(folders.layout.uri(folder, "s3a"))
+    """Rewrite one folder without the rows whose ``key`` is erased: (rows dropped, left).
+    Its files' schemas are merged: a folder holding files of two schema versions keeps the
+    newer columns (read as one file's schema, the rewrite could drop them)."""
+    uri = folders.layout.uri(folder, "s3a")
+    frame = spark.read.option("mergeSchema", "true").parquet(uri)
     before = frame.count()
     kept = without(frame, key, erased)
     if key == "event_id":  # a folder left doubled by an interrupted run loses its repeats

@@ -1,9 +1,13 @@
-"""The search-labels table: per query, what was asked, by whom, when, and what was clicked.
+"""The search-labels table: per query, what was asked, by whom, when, what it showed, and
+what was clicked.
 
 Built from the staged events: each ``search`` / ``zero_result`` with a query id (Solr's
 request log, OpenSearch's UBI queries) joined with the ``search_click`` events of that id
 (the web log's result links, UBI clicks; the same click seen by both counts once). A query
-without a click keeps one row with no clicked item: a negative label.
+without a click keeps one row with no clicked item: a negative label. ``hits`` and
+``results`` (the ids shown, in rank order, space-joined) are the search event's: Solr's
+request log has the hits but not the ids, UBI both; events staged before schema version 5
+have neither.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from shoprec.schema import EventType
+from shoprec.spark.staging import add_missing_columns, ddl
 
 TABLE = "search_labels"
 COLUMNS = (
@@ -24,6 +29,8 @@ COLUMNS = (
     ("clicked_item", "string"),
     ("position", "int"),
     ("clicked_at", "timestamp"),
+    ("hits", "int"),
+    ("results", "string"),
 )
 SEARCHES = (EventType.SEARCH.value, EventType.ZERO_RESULT.value)
 
@@ -38,6 +45,8 @@ def search_labels(events: DataFrame) -> DataFrame:
         ),
         F.min_by("session_id", "event_time").alias("session_id"),
         F.min("event_time").alias("searched_at"),
+        F.min_by("hits", "event_time").alias("hits"),
+        F.min_by("results", "event_time").alias("results"),
     )
     clicks = (
         events.where(
@@ -51,9 +60,10 @@ def search_labels(events: DataFrame) -> DataFrame:
 
 
 def ensure_table(spark, database: str, location: str) -> None:
-    columns = ", ".join(f"`{name}` {kind}" for name, kind in COLUMNS)
+    """Create the table if it does not exist; one catalogued before gains the newer columns."""
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     spark.sql(
-        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{TABLE}` ({columns}) "
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{TABLE}` ({ddl(COLUMNS)}) "
         f"STORED AS PARQUET LOCATION '{location}'"
     )
+    add_missing_columns(spark, f"`{database}`.`{TABLE}`", COLUMNS)

@@ -250,15 +250,30 @@ def append_to_compacted(fresh: DataFrame, compacted: dict[tuple[str, ...], str])
     return rest
 
 
+def add_missing_columns(
+    spark: SparkSession, table: str, columns: tuple[tuple[str, str], ...]
+) -> list[str]:
+    """Add to the catalogued ``table`` (quoted ``db.name``) the ``columns`` it lacks, after its
+    own (a table catalogued under an older schema version); older files read them as null.
+    The names added."""
+    present = {field.name.lower() for field in spark.table(table).schema.fields}
+    missing = tuple((name, kind) for name, kind in columns if name.lower() not in present)
+    if missing:
+        spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({ddl(missing)})")
+    return [name for name, _ in missing]
+
+
 def ensure_table(spark: SparkSession, database: str, table: str, location: str) -> None:
-    """Create the catalogue table (columns from the event schema) if it does not exist, and
-    point it at ``location`` (tables catalogued before with an ``s3a://`` location move)."""
+    """Create the catalogue table (columns from the event schema) if it does not exist, add
+    the columns of a newer schema version to one catalogued before, and point it at
+    ``location`` (tables catalogued before with an ``s3a://`` location move)."""
     columns, partitions = ddl(table_columns()), ddl(PARTITION_COLUMNS)
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     spark.sql(
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` ({columns}) "
         f"PARTITIONED BY ({partitions}) STORED AS PARQUET LOCATION '{location}'"
     )
+    add_missing_columns(spark, f"`{database}`.`{table}`", table_columns())
     described = spark.sql(f"DESCRIBE TABLE EXTENDED `{database}`.`{table}`").collect()
     located = next(r.data_type for r in described if r.col_name == "Location")
     if located.rstrip("/") != location.rstrip("/"):  # an update only where one is needed

@@ -68,7 +68,8 @@ def test_pages_every_document_once_and_late_ones_within_the_lag(engine, settings
     assert first[ubi.QUERIES]["published"] == 25
 
     # a document indexed late (timestamp inside the lag window) and a new one
-    late = ubi.query_document("late", "late query", ["7"], "s9", T0 + timedelta(seconds=10.5))
+    late = ubi.query_document("late", "late query", ["7", "3", "12"], "s9",
+                              T0 + timedelta(seconds=10.5))  # fmt: skip
     engine.index(ubi.QUERIES, [("late", late)])
     _queries(engine, 25, 1, T0)
     second = collector.collect()
@@ -79,6 +80,11 @@ def test_pages_every_document_once_and_late_ones_within_the_lag(engine, settings
     assert len(records) == 28 == len({r["event_id"] for r in records})
     kinds = {(r["event_type"], r["query_id"]) for r in records}
     assert ("zero_result", "q0") in kinds and ("search", "late") in kinds
+    searches = [r for r in records if r["event_type"] != "search_click"]
+    shown = {r["query_id"]: (r["hits"], r["results"]) for r in searches}
+    # what each query showed: its hit ids in rank order, and how many
+    assert shown["late"] == (3, "7 3 12") and shown["q1"] == (1, "7")
+    assert shown["q0"] == (0, None)
     (clicked,) = [r for r in records if r["event_type"] == "search_click"]
     assert (clicked["item_id"], clicked["position"], clicked["session_id"]) == ("7", 1, "s1")
     assert {r["source"] for r in records} == {"opensearch"}

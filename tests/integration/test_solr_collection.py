@@ -38,6 +38,9 @@ def test_searches_become_events_once_as_the_log_grows(cloud, search, unique):
         ("zero_result", f"nothing{unique}"),
     ]
     assert {e["source"] for e in first} == {"solr"}
+    # the landing CSV: the log's hits=N (all found, a page of at most 10 shown); no ids
+    assert int(first[0]["hits"]) >= len(found) and first[1]["hits"] == "0"
+    assert first[0]["results"] == first[1]["results"] == ""
 
     solr.search("laptop", session, f"{unique}-3")
     ship(solr_request_log(), "solr-01", lake.lake.bucket, source="solr")  # grown: re-uploaded

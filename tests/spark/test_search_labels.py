@@ -1,5 +1,6 @@
 """Search events of both engines pass staging's checks, and the search-labels table joins
-each query with the result clicked (position, item) from the web log or UBI."""
+each query, with what it showed (hits, result ids), to the result clicked (position, item)
+from the web log or UBI."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def test_search_events_stage_and_label_their_queries(spark):
     assert (solr["clicked_item"], solr["position"], solr["zero_result"]) == ("100003", 2, False)
     assert labels["s2-0"]["zero_result"] is True and labels["s2-0"]["clicked_item"] is None
     assert (labels["s3-0"]["clicked_item"], labels["s3-0"]["position"]) == ("100020", 1)
+    # what each query showed: UBI names the ids in rank order, Solr's log only counts them
+    shown = {q: (label["hits"], label["results"]) for q, label in labels.items()}
+    assert shown == {"s1-0": (12, None), "s2-0": (0, None), "s3-0": (1, "100020")}
 
 
 def test_training_learns_from_the_web_logs_clicks_only(spark):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,8 @@ from shop_events import view
 
 from shoprec.contracts import StagingJobArgs
 from shoprec.layout import LakeLayout
-from shoprec.schema import PARTITION_COLUMNS, Event
+from shoprec.schema import PARTITION_COLUMNS, Event, table_columns
+from shoprec.spark.search_labels import COLUMNS as LABEL_COLUMNS
 from tests.spark.search_events import search_events
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
@@ -79,6 +81,9 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     # a version-1 record (before client_id and session_source) is still an event
     version_one = {k: v for k, v in cookie.items() if k not in ("client_id", "session_source")}
     payloads.append(json.dumps(version_one | {"v": 1, "event_id": "from-version-1"}))
+    # a version-4 record (before hits and results) too
+    version_four = {k: v for k, v in cookie.items() if k not in ("hits", "results")}
+    payloads.append(json.dumps(version_four | {"v": 4, "event_id": "from-version-4"}))
     topic = f"test.stage.{unique}"
     _publish(spark, cloud["SHOPREC_KAFKA_BOOTSTRAP"], topic, payloads + payloads[:3] + bad)
     args = _args(cloud, bucket, unique, topic)
@@ -120,6 +125,8 @@ def test_stages_once_dedupes_quarantines_and_catalogues(spark, cloud, bucket, un
     assert reasons == ["malformed_json", "missing_fields:session_id", "unsupported_version:99"]
     old = table.where("event_id = 'from-version-1'").first()
     assert old["session_source"] == "cookie" and old["client_id"] is None
+    four = table.where("event_id = 'from-version-4'").first()
+    assert four["session_id"] == cookie["session_id"] and four["hits"] is None
     assert first["table_rows"] == {"weblog": len(payloads)}
     assert first["search_labels"] == 0
 
@@ -174,15 +181,67 @@ def test_dedupe_reads_only_the_partitions_its_batch_touches(spark, cloud, bucket
     assert "source=weblog/event_type=view/event_date=2026-10-31" in partitions
 
 
+NEWER = ("hits", "results")  # the columns schema version 5 added
+
+
+def catalogue_as_version_four(spark, bucket: str, database: str, old: list[Event]) -> None:
+    """The events and search-labels tables as schema version 4 catalogued them (neither
+    ``hits`` nor ``results``), with ``old`` staged in files of that version."""
+    from shoprec.spark.staging import append_events, ddl, parse_records, register_partitions
+
+    def before(columns):
+        return ddl(tuple((name, kind) for name, kind in columns if name not in NEWER))
+
+    layout = LakeLayout(bucket)
+    events_uri = layout.uri(layout.STAGING_EVENTS_PREFIX)
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    spark.sql(
+        f"CREATE EXTERNAL TABLE `{database}`.events ({before(table_columns())}) PARTITIONED BY "
+        f"({ddl(PARTITION_COLUMNS)}) STORED AS PARQUET LOCATION '{events_uri}'"
+    )
+    spark.sql(
+        f"CREATE EXTERNAL TABLE `{database}`.search_labels ({before(LABEL_COLUMNS)}) "
+        f"STORED AS PARQUET LOCATION '{layout.uri(layout.SEARCH_LABELS_PREFIX, 's3a')}'"
+    )
+    records = spark.createDataFrame(
+        [(e.to_json(), "old", 0, i) for i, e in enumerate(old)],
+        "value string, topic string, partition int, offset long",
+    )
+    staged = parse_records(records)[0].drop(*NEWER)
+    append_events(staged, events_uri)
+    names = [n for n, _ in PARTITION_COLUMNS]
+    partitions = [tuple(r) for r in staged.select(*names).distinct().collect()]
+    register_partitions(spark, database, "events", events_uri, partitions)
+
+
+def _columns(spark, table: str) -> list[str]:
+    return [field.name for field in spark.table(table).schema.fields]
+
+
 def test_search_events_are_staged_by_engine_and_labelled(spark, cloud, bucket, unique):
+    """Into tables catalogued by schema version 4, beside a search staged in its files: the
+    tables gain ``hits`` and ``results``, the older search reads as null in both."""
+    solr = search_events()[0]
+    older = dataclasses.replace(solr, event_id="v4-search", query_id="s9-0", hits=None)
+    catalogue_as_version_four(spark, bucket, f"test_{unique}", [older])
     summary = _stage(spark, cloud, bucket, unique, search_events())
-    assert summary["table_rows"] == {"solr": 1, "weblog": 2, "opensearch": 3}
-    assert summary["search_labels"] == 3
+    assert summary["table_rows"] == {"solr": 2, "weblog": 2, "opensearch": 3}
+    assert summary["search_labels"] == 4
     partitions = [r[0] for r in spark.sql(f"SHOW PARTITIONS test_{unique}.events").collect()]
     assert "source=solr/event_type=search/event_date=2026-11-02" in partitions
     assert "source=opensearch/event_type=zero_result/event_date=2026-11-02" in partitions
-    labels = spark.table(f"test_{unique}.search_labels").where("query_id = 's1-0'").first()
-    assert (labels["engine"], labels["clicked_item"], labels["position"]) == ("solr", "100003", 2)
+    # the columns a table created now has, in its order (partition columns last)
+    events = [*table_columns(), *PARTITION_COLUMNS]
+    assert _columns(spark, f"test_{unique}.events") == [name for name, _ in events]
+    assert _columns(spark, f"test_{unique}.search_labels") == [n for n, _ in LABEL_COLUMNS]
+    labels = {r["query_id"]: r for r in spark.table(f"test_{unique}.search_labels").collect()}
+    solr_label = labels["s1-0"]
+    assert (solr_label["engine"], solr_label["clicked_item"], solr_label["position"]) == (
+        "solr", "100003", 2)  # fmt: skip
+    assert (solr_label["hits"], solr_label["results"]) == (12, None)  # Solr logs no ids
+    assert (labels["s3-0"]["hits"], labels["s3-0"]["results"]) == (1, "100020")
+    assert (labels["s2-0"]["hits"], labels["s2-0"]["results"]) == (0, None)
+    assert (labels["s9-0"]["query"], labels["s9-0"]["hits"]) == ("aurora lamp", None)
 
 
 def test_kafka_lag_is_what_the_topic_holds_beyond_the_last_progress():

@@ -88,5 +88,21 @@ def test_a_landing_csv_row_reads_back_as_the_event_it_was_written_from():
                      "https://r/", "bot", "incoming/x@9", "d" * 32, "inferred")  # fmt: skip
     clicked = Event("e3", at, "weblog", "search_click", "s1", None, "i2", None, "/p/2", 200,
                     None, "browser", "incoming/x@5", "c" * 32, "cookie", "q7", 3)  # fmt: skip
-    rows = csv.DictReader(io.StringIO(csv_text([cookie, inferred, clicked])))
-    assert [Event.from_record(row) for row in rows] == [cookie, inferred, clicked]
+    searched = Event("e4", at, "opensearch", "search", "s1", None, None, "red shoes", "/u",
+                     200, None, "browser", "ubi_queries/q8", None, "cookie", "q8", hits=3,
+                     results="i7 i9 i2")  # fmt: skip
+    written = [cookie, inferred, clicked, searched]
+    rows = list(csv.DictReader(io.StringIO(csv_text(written))))
+    assert [Event.from_record(row) for row in rows] == written
+    # a row landed by an older version (no hits, no results columns) reads as None for them
+    older = {k: v for k, v in rows[3].items() if k not in ("hits", "results")}
+    assert (Event.from_record(older).hits, Event.from_record(older).results) == (None, None)
+
+
+def test_results_join_the_ids_shown_and_refuse_ids_that_are_not_tokens():
+    from shoprec.schema import join_results
+
+    assert join_results(["i7", "i9"]) == "i7 i9" and join_results([]) is None
+    for bad in (["i7", "a b"], [""], ["x\ty"]):
+        with pytest.raises(ValueError, match="not a token"):
+            join_results(bad)

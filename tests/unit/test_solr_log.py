@@ -53,10 +53,12 @@ def test_a_tagged_search_is_a_search_event_of_its_session():
     assert event.event_time.isoformat() == "2026-12-01T18:16:09.984000+00:00"
     assert event.query_id == "q-abc" and "shoprec.qid=q-abc" in event.url
     assert event.event_id == _parse(SEARCH).event_id  # deterministic
+    # the log's hits=N; which ids were shown, Solr's request log does not say
+    assert (event.hits, event.results) == (1, None)
 
 
 def test_no_hits_is_a_zero_result_event_and_escaped_values_are_decoded():
-    assert _parse(ZERO).event_type == "zero_result"
+    assert (_parse(ZERO).event_type, _parse(ZERO).hits) == ("zero_result", 0)
     assert _parse(ESCAPED).query == "a&b=c +"
     assert request_params("q=a%26b%3Dc+%2B&rows=3&rows=5") == {"q": "a&b=c +", "rows": "3"}
 

@@ -19,8 +19,18 @@ def test_a_query_document_is_a_search_of_its_session():
     assert (event.source, event.event_type, event.query, event.query_id) == (
         "opensearch", "search", "red shoes", "q1")  # fmt: skip
     assert event.event_time == WHEN and event.session_id == "s1"
-    nothing = ubi.query_document("q2", "zzz", [], "s1", WHEN)
-    assert ubi.parse_document(ubi.QUERIES, "q2", nothing).event_type == "zero_result"
+    assert (event.hits, event.results) == (2, "7 9")  # the hit ids shown, in rank order
+    nothing = ubi.parse_document(ubi.QUERIES, "q2", ubi.query_document("q2", "zzz", [], "s1", WHEN))
+    assert (nothing.event_type, nothing.hits, nothing.results) == ("zero_result", 0, None)
+
+
+@pytest.mark.parametrize("hits", ["7 9", [7, 9], ["7", "a b"], ["7", ""]])
+def test_hit_ids_that_are_not_a_list_of_id_tokens_are_rejected(hits):
+    document = ubi.query_document("q1", "red shoes", [], "s1", WHEN) | {
+        "query_response_hit_ids": hits
+    }
+    rejected = ubi.parse_document(ubi.QUERIES, "q1", document)
+    assert isinstance(rejected, Rejection) and rejected.reason == "bad_field"
 
 
 def test_a_click_is_a_search_click_at_its_position_and_ids_follow_the_document():
