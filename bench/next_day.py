@@ -73,7 +73,7 @@ def training_set(root: Path, cuts: int) -> Path:
     return channels
 
 
-def train(channels: Path, root: Path, seed: int, champion: Path | None) -> Path:
+def train(channels: Path, root: Path, seed: int, champion: Path | None = None) -> Path:
     """train.py as SageMaker runs it: hyperparameters as arguments, channels as folders."""
     model_dir = root / f"seed-{seed}"
     version = f"bench-{root.name}-seed-{seed}"
