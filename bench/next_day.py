@@ -6,8 +6,9 @@ cycle's served folder of the same seed (warm start, and the gate judges it). Eac
 pipeline's own defaults: the training-set job's split (``bench/training_set.py``, the Glue
 transform on local Spark), ``train.py`` as SageMaker runs it, the gate. What the gate serves
 (the new folder, or the champion it keeps) is served through ``shoprec.serving`` in process,
-one request per prefix as the API answers it, on the next day with the data README's protocol: next item over the whole catalogue of the training file
-(next-day items unknown to it are dropped, sessions keep two or more), HR@20 / MRR@20. POP,
+one request per prefix as the API answers it, on the next day with the data README's
+protocol: next item over the whole catalogue of the training file (next-day items unknown
+to it are dropped, sessions keep two or more), HR@20 / MRR@20. POP,
 S-POP, SR, V-SKNN and V-SKNN with idf are fitted on every session of the training file and
 scored on the same cases; so is the champion of the second cycle, which is what serves if
 the gate keeps it: the measured worth of serving the fresher model (``FRESHNESS_MARGIN``).
