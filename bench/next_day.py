@@ -2,7 +2,7 @@
 
 Two splits, run as two cycles in the order of their days: train_tr minus its last day → that
 day (a first cycle: no champion), then train_tr → train_valid, whose champion is the first
-cycle's served folder of the same seed (warm start, and the gate judges it). Each runs the
+cycle's served folder of the same seed (the gate judges it). Each runs the
 pipeline's own defaults: the training-set job's split (``bench/training_set.py``, the Glue
 transform on local Spark), ``train.py`` as SageMaker runs it, the gate. What the gate serves
 (the new folder, or the champion it keeps) is served through ``shoprec.serving`` in process,

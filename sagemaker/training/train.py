@@ -3,8 +3,9 @@
 Hyperparameters arrive as ``--name value`` (``shoprec.contracts.TrainingHyperparameters``);
 paths come from the ``SM_*`` variables, with local defaults so ``python train.py`` also runs
 on a laptop. Channels: ``train``, ``validation``, ``latest``, ``vocabulary`` (the training
-set), ``lineage`` (its manifest) and, when a model serves, ``champion`` (its folder): the run
-warm-starts from it and the gate compares against it on this run's validation data.
+set), ``lineage`` (its manifest) and, when a model serves, ``champion`` (its folder): the gate
+compares against it on this run's validation data, and with ``--warm_start true`` the members
+start from its weights.
 
 A cycle (``shoprec.training``): the members learn from ``train``; the gate compares them,
 the champion and the V-SKNN variants on ``validation`` (the latest day, items known to
@@ -194,8 +195,10 @@ def main(argv: list[str]) -> dict[str, object]:
     latest, latest_ends = _sessions("latest", index) if _channel("latest").exists() else ([], [])
     data = examples(train, hp.max_length)
     baselines = Baselines(train, len(item_ids), train_ends)
-    # a champion trained with other shapes (another embedding size) is judged, not started from
-    warm = champion if champion and can_warm_start(hp, champion.scorer.weights) else None
+    # the champion is always judged; started from only when asked (hp.warm_start) and when its
+    # shapes fit (not a champion of another embedding size)
+    wanted = hp.warm_start and champion
+    warm = champion if wanted and can_warm_start(hp, champion.scorer.weights) else None
     logs.log(
         logger,
         "data loaded",

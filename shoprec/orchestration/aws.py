@@ -271,7 +271,7 @@ def build(deployment: Deployment, poll: timedelta = POLL) -> None:
         hyperparameters = TrainingHyperparameters(
             model_version=settings["model_version"],
             data_run=settings["run_id"],
-            epochs=int(get_current_context()["params"]["epochs"]),
+            **common.hyperparameters(get_current_context()["params"]),
         )
         return training_job.request(
             training_job.TrainingSetup(**settings["training"]),

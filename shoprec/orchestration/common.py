@@ -39,6 +39,11 @@ def rollback_min_impressions() -> int:
     return int(conf.get(AIRFLOW_SECTION, "rollback_min_impressions", fallback=str(default)))
 
 
+def hyperparameters(params: dict[str, Any]) -> dict[str, Any]:
+    """The run's params that train.py takes (``pipeline.dag_arguments`` declares them)."""
+    return {"epochs": int(params["epochs"]), "warm_start": bool(params["warm_start"])}
+
+
 @task.short_circuit
 def anything_new(collected: list[dict[str, Any]]) -> bool:
     """The later stages run when the cycle brought events (from any source): a quiet cycle

@@ -77,9 +77,8 @@ def build() -> None:
     def train_model(decision: dict[str, Any]) -> dict[str, Any]:
         stages, run_id, params = _current()
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        return stages.train(
-            run_id, version, budget_seconds=decision["budget_seconds"], epochs=int(params["epochs"])
-        )
+        budget = decision["budget_seconds"]
+        return stages.train(run_id, version, budget, **common.hyperparameters(params))
 
     @task(multiple_outputs=False)
     def promote_model(trained: dict[str, Any]) -> dict[str, Any]:

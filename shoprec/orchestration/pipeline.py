@@ -26,7 +26,10 @@ from shoprec.deployment import (
 from shoprec.orchestration.common import run_failed
 
 BACKENDS = ("local", "aws")
-DEFAULT_EPOCHS = TrainingHyperparameters.__dataclass_fields__["epochs"].default
+
+
+def _default(hyperparameter: str) -> Any:
+    return TrainingHyperparameters.__dataclass_fields__[hyperparameter].default
 
 
 def backend() -> str:
@@ -72,7 +75,9 @@ def dag_arguments(mode: str) -> dict[str, Any]:
         "tags": ["shoprec", mode],
         "params": {
             "validation_days": Param(1.0, type="number", minimum=0.01),
-            "epochs": Param(DEFAULT_EPOCHS, type="integer", minimum=1),
+            # train.py's, per run (common.hyperparameters passes them on)
+            "epochs": Param(_default("epochs"), type="integer", minimum=1),
+            "warm_start": Param(_default("warm_start"), type="boolean"),
         },
     }
 

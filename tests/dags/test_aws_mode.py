@@ -118,6 +118,7 @@ def test_a_cycle_runs_each_stage_as_a_provider_operator_on_the_deployment(regist
     assert request["HyperParameters"]["sagemaker_program"] == '"train.py"'  # the SDK's form
     assert request["HyperParameters"]["model_version"] == version
     assert request["HyperParameters"]["data_run"] == run
+    assert request["HyperParameters"]["warm_start"] == "false"  # the DAG param's default
     channels = {
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
         for c in request["InputDataConfig"]

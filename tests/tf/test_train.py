@@ -42,6 +42,7 @@ def _train(
     champion: Path | None = None,
     data_until: str | None = None,
     epochs: int = 3,
+    warm_start: bool = False,
 ) -> Path:
     """One SageMaker-style run: channels on disk, ``SM_*`` variables, train.py's main. The
     latest day also walks over ``fresh``, items that no training session has; ``data_until``:
@@ -63,7 +64,12 @@ def _train(
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         hp = TrainingHyperparameters(
-            model_version=version, data_run=f"run-{version}", epochs=epochs, members=2, max_length=8
+            model_version=version,
+            data_run=f"run-{version}",
+            epochs=epochs,
+            members=2,
+            max_length=8,
+            warm_start=warm_start,
         )
         module.main([*hp.to_argv(), "--model_dir", "s3://ignored"])
     return root / version
@@ -72,12 +78,13 @@ def _train(
 @pytest.fixture(scope="module")
 def cycles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Day N trains on items 1000..1059, and its latest day brings 1060..1064; day N+1
-    warm-starts from it, trains on 1010..1069 (1000..1009 have left the window) and its
+    warm-starts from it (asked to: ``warm_start``), trains on 1010..1069 (1000..1009 have left the window) and its
     latest day brings 1070..1074. Day N's data ends amid day N+1's validation sessions (ends
     10,000..10,199 s): the gate of N+1 judges on the 100 that end later."""
     root = tmp_path_factory.mktemp("sm")
     first = _train(root, "v1", range(1000, 1060), range(1060, 1065), data_until=V1_DATA_UNTIL)
-    return first, _train(root, "v2", range(1010, 1070), range(1070, 1075), champion=first)
+    second = _train(root, "v2", range(1010, 1070), range(1070, 1075), first, warm_start=True)
+    return first, second
 
 
 def _manifest(model: Path) -> dict:
@@ -155,7 +162,9 @@ def test_a_champion_of_an_earlier_architecture_is_recorded_but_not_run(cycles, t
     with np.load(older / "weights.npz") as weights:
         renamed = {k.replace("item_bias", "dense_bias"): weights[k] for k in weights.files}
     np.savez(older / "weights.npz", **renamed)
-    model = _train(tmp_path, "v3", range(1000, 1060), range(1060, 1062), older, epochs=1)
+    model = _train(
+        tmp_path, "v3", range(1000, 1060), range(1060, 1062), older, epochs=1, warm_start=True
+    )
     manifest = _manifest(model)
     assert manifest["gate"]["champion_version"] == "v1"  # the version the pointer names
     assert "champion" not in manifest["metrics"] and manifest["lineage"]["warm_start_from"] is None
