@@ -9,7 +9,7 @@ API_PORT ?= 8000
 export API_PORT
 DATASET ?=
 
-.PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql rollback replay erase test \
+.PHONY: help setup venvs jars cdk-cli up down status demo cycle deliver sql api-fallback rollback replay erase test \
 	bench bench-scale lint clean synth openapi
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make sql Q=\"<SQL>\"   Spark SQL on the local catalogue (the Athena stand-in)"
 	@echo "make replay FROM=<date> TO=<date>   publish the landing zone's events of those days again"
 	@echo "make erase SESSION=<id> | CLIENT=<client id>   erase one person's events from every zone"
+	@echo "make api-fallback   package the champion's popular items with the API (served on a cold start)"
 	@echo "make setup | up | down | status | rollback | lint | clean"
 
 setup: venvs jars cdk-cli ## idempotent: a second run takes seconds
@@ -65,6 +66,9 @@ sql: ## e.g. make sql Q="select source, count(*) from shoprec.events group by so
 	@test -n "$(Q)" || { echo 'usage: make sql Q="<SQL>"'; exit 2; }
 	@mkdir -p .run && .venvs/glue/bin/python -m shoprec.local.sql "$(Q)" 2> .run/sql.log \
 		|| { tail -n 20 .run/sql.log; exit 1; }
+
+api-fallback: ## package the champion's popular items with the API: a cold start serves them
+	@source .run/env && cd api && PYTHONPATH=$(CURDIR):. ../$(PY) -m chalicelib.fallback
 
 rollback: ## the previous champion serves again (local cloud)
 	@source .run/env && $(PY) -m shoprec.rollback

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from chalice import Chalice, Response
 
-from chalicelib import schemas
+from chalicelib import fallback, schemas
 from chalicelib.champion import ChampionHolder, NoChampion
 from chalicelib.observability import middleware
 from chalicelib.openapi import document, documented
@@ -38,7 +38,10 @@ JSON_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-
 def champion() -> ChampionHolder:
     settings = ApiSettings.from_env(os.environ)
     return ChampionHolder(
-        aws.quick_client("s3"), LakeLayout(settings.lake_bucket), settings.champion_refresh_seconds
+        aws.quick_client("s3"),
+        LakeLayout(settings.lake_bucket),
+        settings.champion_refresh_seconds,
+        fallback=fallback.load(),
     )
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
 from shoprec import aws
+from shoprec.cli import parse_with_lake
 from shoprec.collectors import parser_for
 from shoprec.deployment import SOURCES
 from shoprec.erasure import Person, erase
@@ -25,10 +25,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--session", help="the session cookie's value")
     who.add_argument("--client", help="the keyed client hash (client_id), for cookieless lines")
-    parser.add_argument("--bucket", default=os.environ.get("SHOPREC_LAKE_BUCKET"))
-    args = parser.parse_args(argv)
-    if not args.bucket:
-        parser.error("--bucket (or SHOPREC_LAKE_BUCKET) is required")
+    args = parse_with_lake(parser, argv)
     person = Person("session", args.session) if args.session else Person("client", args.client)
     from shoprec.local import stages  # the local cloud's collectors and Spark
 

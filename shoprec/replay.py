@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shoprec import aws
+from shoprec.cli import parse_with_lake
 from shoprec.contracts import ContractError, KafkaSettings, ReplayJobArgs
 from shoprec.kafka import Publisher
 from shoprec.layout import LakeLayout
@@ -65,10 +66,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--from", dest="first", required=True)
     parser.add_argument("--to", dest="last", required=True)
     parser.add_argument("--source", default="weblog")
-    parser.add_argument("--bucket", default=os.environ.get("SHOPREC_LAKE_BUCKET"))
-    args = parser.parse_args(argv)
-    if not args.bucket:
-        parser.error("--bucket (or SHOPREC_LAKE_BUCKET) is required")
+    args = parse_with_lake(parser, argv)
     kafka = dataclasses.asdict(KafkaSettings.from_env(os.environ))
     job = ReplayJobArgs(
         lake_bucket=args.bucket,

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from shoprec import aws, registry
+from shoprec.cli import parse_with_lake
 from shoprec.layout import LakeLayout
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bucket", default=os.environ.get("SHOPREC_LAKE_BUCKET"))
-    args = parser.parse_args(argv)
-    if not args.bucket:
-        parser.error("--bucket (or SHOPREC_LAKE_BUCKET) is required")
+    args = parse_with_lake(parser, argv)
     try:
         pointer = registry.rollback(aws.client("s3"), LakeLayout(args.bucket))
     except (registry.NothingToRollBack, registry.DamagedModel) as error:

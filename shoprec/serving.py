@@ -6,7 +6,9 @@
   parity test checks it).
 * ``vsknn``: the V-SKNN floor (``shoprec.knn``) over the folder's session index, served when
   no deep model beat it at the gate (``shoprec.registry.gate``).
-* ``popular``: the most popular items, for a session without a known item (either tier).
+* ``popular``: the most popular items, for a session without a known item (either tier),
+  and everything the packaged fallback (``PopularRecommender``) answers while no champion
+  can be loaded.
 
 ``load`` reads which tier a folder serves from the gate decision in its manifest.
 """
@@ -24,7 +26,7 @@ import numpy as np
 
 from shoprec.knn import SessionIndex
 from shoprec.layout import KNN_FILE, MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
-from shoprec.model import left_pad
+from shoprec.model import PADDING, left_pad
 from shoprec.ranking import popularity_order, top_k
 from shoprec.registry import served_tier
 from shoprec.tiers import MODEL, POPULAR, VSKNN, VSKNN_IDF
@@ -134,10 +136,13 @@ class Recommender:
 
     def popular_items(self, k: int, excluded: np.ndarray | None = None) -> Recommendation:
         """The k most popular items not excluded; rank-based scores, best first."""
+        top, scores = self._popular(k, excluded)
+        return Recommendation(self._named(top, scores), POPULAR, [None] * len(top))
+
+    def _popular(self, k: int, excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         order = self.popular if excluded is None else self.popular[~np.isin(self.popular, excluded)]
         top = order[:k]
-        scores = 1.0 / (np.arange(len(top)) + 1.0)
-        return Recommendation(self._named(top, scores), POPULAR, [None] * len(top))
+        return top, 1.0 / (np.arange(len(top)) + 1.0)
 
     def similar(self, item_id: str, k: int) -> Recommendation | None:
         """The k items most like ``item_id`` (None: not in the catalogue)."""
@@ -263,6 +268,35 @@ class KnnRecommender(Recommender):
         share = together / max(together[item], 1)  # of the sessions that hold the item
         top = self._top(share, k, np.asarray([0, item]))
         return top, share[top], share[top] > 0
+
+
+class PopularRecommender(Recommender):
+    """The API's packaged fallback (``chalicelib.fallback``): a list of popular items that
+    answers every request while no champion can be loaded (a cold start with S3 unreachable,
+    or before the first promotion). Every answer, similar items included, is that order."""
+
+    tier = POPULAR
+
+    @classmethod
+    def load(cls, path: Path) -> PopularRecommender:
+        fallback = json.loads(path.read_text())
+        items = [str(item) for item in fallback["popular_items"]]
+        if not items:
+            raise ValueError(f"{path}: popular_items is empty")
+        manifest = {"model_version": f"fallback:{fallback['from']}", "popular_items": items}
+        return cls([PADDING, *items], manifest)
+
+    def _ranked(
+        self, known: list[int], k: int, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self._popular(k, excluded)
+
+    def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
+        return np.full(len(top), -1)
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        top, scores = self._popular(k, np.asarray([0, item]))
+        return top, scores, np.zeros(len(top), dtype=bool)
 
 
 def _vocabulary_and_manifest(directory: Path) -> tuple[list[str], dict[str, Any]]:

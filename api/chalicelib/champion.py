@@ -5,7 +5,8 @@ The champion folder serves its deep model or, where the gate let it, the V-SKNN 
 missing or corrupt) keeps the model in memory serving, logs the error and retries with
 exponential backoff. A new champion is downloaded to a scratch folder, loaded and answers
 once before it replaces the model in memory; the scratch folder is removed at once, so
-nothing of it stays under /tmp.
+nothing of it stays under /tmp. While no champion has loaded, the packaged fallback
+(``chalicelib.fallback``) serves where there is one; otherwise ``NoChampion`` says why.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ class ChampionHolder:
         layout: LakeLayout,
         refresh_seconds: float,
         first_retry_seconds: float = FIRST_RETRY_SECONDS,
+        fallback: serving.Recommender | None = None,
     ):
         self.s3, self.layout, self.refresh_seconds = s3, layout, refresh_seconds
+        self.fallback = fallback
         self.first_retry_seconds = first_retry_seconds
         self._model: serving.Recommender | None = None
         self._why_none = "no model has been promoted yet"
@@ -47,20 +50,22 @@ class ChampionHolder:
         self._lock = threading.Lock()
 
     def get(self) -> serving.Recommender:
-        """The model to serve; a refresh under way elsewhere does not hold up an answer."""
+        """The model to serve (the fallback until a champion loads); a refresh under way
+        elsewhere does not hold up an answer."""
         if self._due() and self._lock.acquire(blocking=self._model is None):
             try:
                 if self._due():
                     self._refresh()
             finally:
                 self._lock.release()
-        if self._model is None:
+        model = self.current()
+        if model is None:
             raise NoChampion(self._why_none)
-        return self._model
+        return model
 
     def current(self) -> serving.Recommender | None:
-        """The model in memory now, without a refresh."""
-        return self._model
+        """The model serving now (the fallback until a champion loads), without a refresh."""
+        return self._model or self.fallback
 
     def _due(self) -> bool:
         return time.monotonic() >= self._next_check
@@ -72,7 +77,7 @@ class ChampionHolder:
             self._failures += 1
             delay = min(self.first_retry_seconds * 2 ** (self._failures - 1), MAX_RETRY_SECONDS)
             delay = max(delay, self.refresh_seconds)
-            serving_now = self._model.version if self._model else "nothing"
+            serving_now = self.current().version if self.current() else "nothing"
             logger.error(
                 "champion refresh failed (%s: %s); %s keeps serving; next try in %.0f s",
                 type(error).__name__,

@@ -1,6 +1,6 @@
 """The API under faults, on real S3 (LocalStack): S3 down during a refresh, a corrupt or
-incomplete champion, no champion. The model in memory keeps answering; nothing is left
-under the temporary folder."""
+incomplete champion, no champion (the packaged fallback serves, or a clear 503). The model
+in memory keeps answering; nothing is left under the temporary folder."""
 
 import json
 import logging
@@ -13,12 +13,19 @@ from botocore.config import Config
 from chalice.test import Client
 from tiny_model import write_tiny_model
 
+from chalicelib import fallback
 from chalicelib.champion import ChampionHolder, NoChampion
 from shoprec import aws, registry
 from shoprec.layout import KNN_FILE, VOCABULARY_FILE, WEIGHTS_FILE, LakeLayout
 
 pytestmark = [pytest.mark.integration]
 DEAD_ENDPOINT = "http://127.0.0.1:9"  # the discard port: nothing listens there
+
+
+def _dead_s3():
+    return boto3.session.Session().client(
+        "s3", endpoint_url=DEAD_ENDPOINT, config=Config(retries={"max_attempts": 1})
+    )
 
 
 @pytest.fixture
@@ -46,9 +53,7 @@ def test_s3_down_during_a_refresh_keeps_the_model_in_memory(lake, caplog):
     assert holder.get().version == "v1"
     registry.publish(s3, layout, write_tiny_model(tmp_path / "v2", "v2"), "v2")
     registry.promote(s3, layout, "v2", "better")
-    holder.s3 = boto3.session.Session().client(
-        "s3", endpoint_url=DEAD_ENDPOINT, config=Config(retries={"max_attempts": 1})
-    )
+    holder.s3 = _dead_s3()
     with caplog.at_level(logging.ERROR):
         assert holder.get().version == "v1"
     assert "champion refresh failed" in caplog.text and "v1 keeps serving" in caplog.text
@@ -119,3 +124,41 @@ def test_without_a_pointer_the_api_says_nothing_is_promoted(bucket, monkeypatch)
         )
     assert response.status_code == 503
     assert response.json_body == {"error": "no model has been promoted yet", "field": None}
+
+
+def test_a_cold_start_with_s3_down_serves_the_packaged_fallback_until_the_champion_loads(
+    lake, monkeypatch
+):
+    """``make api-fallback`` packages the champion's popular items; a later cold start that
+    cannot reach S3 answers them (tier popular) and follows the pointer once S3 is back."""
+    s3, layout, tmp_path = lake
+    packaged = fallback.write_from_champion(s3, layout, tmp_path / "fallback.json")
+    manifest = registry.read_manifest(s3, layout, "v1")
+    assert packaged == {"from": "v1", "popular_items": manifest["popular_items"]}
+    holder = ChampionHolder(
+        _dead_s3(),
+        layout,
+        0,
+        first_retry_seconds=0,
+        fallback=fallback.load(tmp_path / "fallback.json"),
+    )
+    monkeypatch.setattr(api, "champion", lambda: holder)
+    with Client(api.app) as client:
+        health = client.http.get("/health").json_body
+        assert (health["model_version"], health["tier"]) == ("fallback:v1", "popular")
+        response = client.http.post(
+            "/recommendations",
+            body=b'{"session_items": ["a"], "k": 2}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 200 and response.json_body["tier"] == "popular"
+        shown = [item["item_id"] for item in response.json_body["items"]]
+        assert shown == manifest["popular_items"][:2]
+        holder.s3 = aws.quick_client("s3")  # S3 is back: the champion replaces the fallback
+        assert client.http.get("/health").json_body["model_version"] == "v1"
+
+
+def test_without_a_champion_or_a_packaged_fallback_there_is_nothing_to_package(bucket, tmp_path):
+    with pytest.raises(LookupError, match="no champion"):
+        fallback.write_from_champion(aws.client("s3"), LakeLayout(bucket), tmp_path / "f.json")
+    assert fallback.load(tmp_path / "f.json") is None

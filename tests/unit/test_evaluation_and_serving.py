@@ -122,6 +122,26 @@ def test_vsknn_similar_items_are_those_sharing_sessions_first(tmp_path):
     assert result.items[0] == ("e", 1.0) and result.because == ["d", None]
 
 
+def test_the_packaged_fallback_answers_its_popular_order_to_every_request(tmp_path):
+    path = tmp_path / "fallback.json"
+    path.write_text('{"from": "v7", "popular_items": ["c", "a", "b", "d"]}')
+    fallback = serving.PopularRecommender.load(path)
+    assert (fallback.version, fallback.tier, fallback.catalogue_size) == (
+        "fallback:v7",
+        "popular",
+        4,
+    )
+    answer = fallback.recommend(["a", "unknown"], 3, exclude={"c"})
+    assert [i for i, _ in answer.items] == ["a", "b", "d"] and answer.tier == "popular"
+    assert answer.because == [None] * 3 and answer.items[0][1] > answer.items[1][1]
+    assert [i for i, _ in fallback.recommend([], 2).items] == ["c", "a"]
+    similar = fallback.similar("c", 2)
+    assert [i for i, _ in similar.items] == ["a", "b"] and similar.because == [None, None]
+    path.write_text('{"from": "hand", "popular_items": []}')
+    with pytest.raises(ValueError, match="popular_items is empty"):
+        serving.PopularRecommender.load(path)
+
+
 def test_a_model_is_judged_on_the_sessions_that_end_after_its_data():
     from shoprec.evaluation import ending_after
 
