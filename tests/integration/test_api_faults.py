@@ -5,6 +5,7 @@ in memory keeps answering; nothing is left under the temporary folder."""
 import json
 import logging
 import tempfile
+from types import SimpleNamespace
 
 import app as api
 import boto3
@@ -143,6 +144,8 @@ def test_a_cold_start_with_s3_down_serves_the_packaged_fallback_until_the_champi
         fallback=fallback.load(tmp_path / "fallback.json"),
     )
     monkeypatch.setattr(api, "champion", lambda: holder)
+    shown: list[str] = []  # the answer's impressions, kept here rather than put to the lake
+    monkeypatch.setattr(api, "impressions", lambda: SimpleNamespace(record=shown.extend))
     with Client(api.app) as client:
         health = client.http.get("/health").json_body
         assert (health["model_version"], health["tier"]) == ("fallback:v1", "popular")
@@ -152,8 +155,10 @@ def test_a_cold_start_with_s3_down_serves_the_packaged_fallback_until_the_champi
             headers={"Content-Type": "application/json"},
         )
         assert response.status_code == 200 and response.json_body["tier"] == "popular"
-        shown = [item["item_id"] for item in response.json_body["items"]]
-        assert shown == manifest["popular_items"][:2]
+        items = [item["item_id"] for item in response.json_body["items"]]
+        assert items == manifest["popular_items"][:2]
+        impression = json.loads(shown[0])  # clicks on it count for the fallback, not for v1
+        assert (impression["model_version"], impression["tier"]) == ("fallback:v1", "popular")
         holder.s3 = aws.quick_client("s3")  # S3 is back: the champion replaces the fallback
         assert client.http.get("/health").json_body["model_version"] == "v1"
 
