@@ -279,11 +279,18 @@ class PopularRecommender(Recommender):
 
     @classmethod
     def load(cls, path: Path) -> PopularRecommender:
-        fallback = json.loads(path.read_text())
-        items = [str(item) for item in fallback["popular_items"]]
+        """Raises ValueError, naming the file, unless it holds ``{"from": ..., "popular_items":
+        [<item id>, ...]}`` with at least one item."""
+        try:
+            fallback = json.loads(path.read_text())
+            items, source = [str(item) for item in fallback["popular_items"]], fallback["from"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"{path}: not a fallback list ({type(error).__name__}: {error})"
+            ) from None
         if not items:
             raise ValueError(f"{path}: popular_items is empty")
-        manifest = {"model_version": f"fallback:{fallback['from']}", "popular_items": items}
+        manifest = {"model_version": f"fallback:{source}", "popular_items": items}
         return cls([PADDING, *items], manifest)
 
     def _ranked(

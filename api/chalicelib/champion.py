@@ -52,7 +52,7 @@ class ChampionHolder:
     def get(self) -> serving.Recommender:
         """The model to serve (the fallback until a champion loads); a refresh under way
         elsewhere does not hold up an answer."""
-        if self._due() and self._lock.acquire(blocking=self._model is None):
+        if self._due() and self._lock.acquire(blocking=self.current() is None):
             try:
                 if self._due():
                     self._refresh()
@@ -77,7 +77,8 @@ class ChampionHolder:
             self._failures += 1
             delay = min(self.first_retry_seconds * 2 ** (self._failures - 1), MAX_RETRY_SECONDS)
             delay = max(delay, self.refresh_seconds)
-            serving_now = self.current().version if self.current() else "nothing"
+            current = self.current()
+            serving_now = current.version if current else "nothing"
             logger.error(
                 "champion refresh failed (%s: %s); %s keeps serving; next try in %.0f s",
                 type(error).__name__,

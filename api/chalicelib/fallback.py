@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -20,10 +21,19 @@ from shoprec.cli import parse_with_lake
 from shoprec.layout import LakeLayout
 
 FALLBACK_FILE = Path(__file__).with_name("fallback.json")  # git-ignored: the shop's data
+logger = logging.getLogger(__name__)
 
 
 def load(path: Path = FALLBACK_FILE) -> serving.Recommender | None:
-    return serving.PopularRecommender.load(path) if path.exists() else None
+    """The packaged fallback, or None: without the file, or with one that is not a fallback
+    list (logged: a hand-written file's mistake must not stop a champion from serving)."""
+    if not path.exists():
+        return None
+    try:
+        return serving.PopularRecommender.load(path)
+    except ValueError as error:
+        logger.error("packaged fallback not served: %s", error)
+        return None
 
 
 def write_from_champion(s3: object, layout: LakeLayout, path: Path = FALLBACK_FILE) -> dict:

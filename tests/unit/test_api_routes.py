@@ -150,3 +150,13 @@ def test_the_served_and_committed_openapi_documents_are_the_generated_one():
         served = client.http.get("/openapi.json").json_body
     assert served == document(api.app)
     assert json.loads(DOCUMENT.read_text()) == served, "regenerate: make openapi"
+
+
+def test_a_broken_packaged_fallback_is_logged_and_not_served(tmp_path, caplog):
+    from chalicelib import fallback
+
+    path = tmp_path / "fallback.json"
+    path.write_text('{"from": "hand", "popular_items": ')
+    assert fallback.load(path) is None
+    assert "packaged fallback not served" in caplog.text and "not a fallback list" in caplog.text
+    assert fallback.load(tmp_path / "absent.json") is None

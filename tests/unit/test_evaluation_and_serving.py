@@ -140,6 +140,10 @@ def test_the_packaged_fallback_answers_its_popular_order_to_every_request(tmp_pa
     path.write_text('{"from": "hand", "popular_items": []}')
     with pytest.raises(ValueError, match="popular_items is empty"):
         serving.PopularRecommender.load(path)
+    for broken in ('{"from": "hand", "popular_items": ["a"', '{"popular_items": ["a"]}', "[1]"):
+        path.write_text(broken)
+        with pytest.raises(ValueError, match="fallback.json: not a fallback list"):
+            serving.PopularRecommender.load(path)
 
 
 def test_a_model_is_judged_on_the_sessions_that_end_after_its_data():
