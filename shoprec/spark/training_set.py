@@ -51,10 +51,11 @@ def learned_events(events: DataFrame) -> DataFrame:
     return events.where(F.col("source") == INTERACTION_SOURCE)
 
 
-def product_views(events: DataFrame) -> DataFrame:
-    """Successful product-page views by people (bots and errors are not behaviour)."""
+def product_views(events: DataFrame, interactions: tuple[str, ...] = INTERACTIONS) -> DataFrame:
+    """Successful product-page views by people (bots and errors are not behaviour), of the
+    ``interactions`` event types (``bench/search_gain.py`` measures views alone)."""
     return events.where(
-        F.col("event_type").isin(*INTERACTIONS)
+        F.col("event_type").isin(*interactions)
         & (F.col("status") < 400)
         & (F.col("user_agent_class") != UserAgentClass.BOT.value)
         & F.col("item_id").isNotNull()
@@ -101,10 +102,15 @@ def _keep_known(frame: DataFrame, vocabulary: DataFrame) -> DataFrame:
 
 
 def build(
-    events: DataFrame, validation_days: float, min_item_support: int, session_gap_minutes: int = 30
+    events: DataFrame,
+    validation_days: float,
+    min_item_support: int,
+    session_gap_minutes: int = 30,
+    interactions: tuple[str, ...] = INTERACTIONS,
 ) -> TrainingSet:
     with_sessions = assign_sessions(events, session_gap_minutes)
-    all_sessions = sessions(product_views(with_sessions)).where(F.size("items") >= 2).cache()
+    views = product_views(with_sessions, interactions)
+    all_sessions = sessions(views).where(F.size("items") >= 2).cache()
     start, end = all_sessions.agg(F.min("start_time"), F.max("end_time")).first()
     if end is None:
         raise ValueError("no sessions with two or more product views to train on")

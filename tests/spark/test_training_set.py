@@ -120,3 +120,20 @@ def test_a_first_day_alone_is_split_in_half_so_a_model_still_trains(spark):
     rows = [_view(f"s{n}", item, n * 60 + k) for n in range(4) for k, item in enumerate("ab")]
     dataset = build(_events(spark, rows), validation_days=1.0, min_item_support=1)
     assert dataset.train.count() == 2 and dataset.validation.count() == 2
+
+
+def test_search_result_clicks_are_session_clicks_unless_views_alone_are_asked_for(spark):
+    rows = [
+        _view("s1", "a", 0),
+        _view("s1", "b", 1, event_type="search_click"),
+        _view("s1", "c", 2),
+        _view("s1", None, 3, event_type="search"),  # the search itself names no item
+        _view("s2", "b", 4, event_type="search_click"),
+        _view("s2", "a", 5),
+    ]
+    events = _events(spark, rows)
+    learned = build(events, validation_days=1.0, min_item_support=1).train.collect()
+    assert sorted(r["items"] for r in learned) == [["a", "b", "c"]]  # s2 validates
+    views = build(events, validation_days=1.0, min_item_support=1, interactions=("view",))
+    clicks = views.latest.collect() + views.train.collect()
+    assert sorted(r["items"] for r in clicks) == [["a", "c"]]
