@@ -8,8 +8,10 @@ cold start (import + load + first answer) and artifact size, with TensorFlow's l
 beside them; and the training seconds of that cycle. Then the same requests at k=20 from
 ``CLIENTS`` concurrent clients: in process (each tier), and over HTTP loopback to the local
 API server (``shoprec.local.api_server``, the folder promoted in LocalStack; one keep-alive
-connection per client). Model quality: ``bench/next_day.py``. JSON on stdout; progress on
-stderr.
+connection per client). And the quality cost of storing the item table (each member's
+``embedding``, what a request reads) as int8, one scale per row: the model served with the
+int8 rows' values against its float32 self, on train_valid with the next-day protocol. Model
+quality: ``bench/next_day.py``. JSON on stdout; progress on stderr.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from next_day import train, training_set
+from next_day import NextDay, train, training_set
 from yoochoose import DATA, TRAIN_FILE, VALID_FILE, read_sessions
 
 from shoprec import aws, registry, serving
@@ -43,6 +45,7 @@ from shoprec.layout import (
 from shoprec.local import process, services
 from shoprec.local.runtime import Ports
 from shoprec.model import left_pad
+from shoprec.training import read_sessions as read_channel
 
 REPO = Path(__file__).resolve().parents[1]
 LATENCY_REQUESTS = 1000
@@ -196,6 +199,46 @@ def _measure(model_dir: Path) -> dict:
     return {"requests": LATENCY_REQUESTS, "served_files": list(MODEL_FILES)} | results
 
 
+def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per row: (the int8 rows, each row's float32 scale)."""
+    scale = np.abs(table).max(axis=1, keepdims=True) / 127
+    scale[scale == 0] = 1.0
+    return np.round(table / scale).astype(np.int8), scale.astype(np.float32)
+
+
+def _quantization(model_dir: Path, channels: Path) -> dict:
+    """The item tables stored as int8: their bytes, and the model's HR@20 / MRR@20 on
+    train_valid served with the int8 rows' values against float32."""
+    model = serving.SessionRecommender.load(model_dir)
+    weights, stored = dict(model.scorer.weights), {"float32": 0, "int8_with_scales": 0}
+    for name, table in model.scorer.weights.items():
+        if name.endswith(".embedding"):
+            rows, scale = int8_rows(table)
+            weights[name] = rows.astype(np.float32) * scale
+            stored["float32"] += table.nbytes
+            stored["int8_with_scales"] += rows.nbytes + scale.nbytes
+    quantized = serving.SessionRecommender(
+        serving.SessionScorer(weights), model.item_ids, model.manifest
+    )
+    window = read_channel(channels / "train")[0] + read_channel(channels / "latest")[0]
+    day = NextDay(window, read_sessions(VALID_FILE)[0])
+    scores = {"float32": day.served(model), "int8": day.served(quantized)}
+    metrics = {k: {m: round(v[m], 4) for m in ("hr", "mrr")} for k, v in scores.items()}
+    return (
+        {
+            "item_table_bytes": stored,
+            "floor_ratio": round(stored["int8_with_scales"] / stored["float32"], 3),
+            "predictions": scores["float32"]["predictions"],
+        }
+        | metrics
+        | {
+            "int8_over_float32": {
+                m: round(scores["int8"][m] / scores["float32"][m], 4) for m in ("hr", "mrr")
+            }
+        }
+    )
+
+
 def main() -> None:
     if not TRAIN_FILE.exists():
         print(json.dumps({"skipped": f"{DATA} is absent (the data is not redistributed)"}))
@@ -203,8 +246,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         _progress("training set (Spark) and one training cycle (seed 1)")
-        model_dir = train(training_set(root, cuts=0), root, seed=1)
+        channels = training_set(root, cuts=0)
+        model_dir = train(channels, root, seed=1)
         manifest = json.loads((model_dir / MANIFEST_FILE).read_text())
+        _progress("int8 item tables: their quality cost")
+        quantization = _quantization(model_dir, channels)
         _progress("latency and cold start per tier")
         measured = _measure(model_dir)
     results = {
@@ -217,6 +263,7 @@ def main() -> None:
             "members": int(manifest["hyperparameters"]["members"]),
         },
         "serving": measured,
+        "int8_item_tables": quantization,
     }
     json.dump({"serving": results}, sys.stdout, indent=2)
     print()
