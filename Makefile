@@ -92,8 +92,9 @@ bench: setup ## JSON on stdout (progress on stderr); the model benchmarks skip w
 	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/collector.py
 	@$(BENCH_CLOUD) .venvs/lambda/bin/python bench/search_collectors.py
 	@$(BENCH_CLOUD) .venvs/glue/bin/python bench/dedupe.py
-	@for script in bench/baselines.py bench/next_day.py bench/serving.py; do \
+	@for script in bench/baselines.py bench/next_day.py bench/serving.py bench/search_gain.py; do \
 		$(BENCH_CLOUD) .venvs/ml/bin/python $$script || exit 1; done
+	@.venvs/infra/bin/python bench/api_bundle.py
 
 bench-scale: setup ## the scale generator's events through every stage, each beside its anchor
 	@.venvs/lambda/bin/python bench/scale.py --events $(or $(SCALE),1000000) \

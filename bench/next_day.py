@@ -52,7 +52,7 @@ def _progress(message: str) -> None:
     print(f"[bench next_day] {message}", file=sys.stderr, flush=True)
 
 
-def _run(args: Sequence[str], log: Path, **env: str) -> None:
+def run_step(args: Sequence[str], log: Path, **env: str) -> None:
     """A pipeline step in its own runtime; its output goes to ``log`` (shown if it fails)."""
     with log.open("w") as out:
         done = subprocess.run(
@@ -69,7 +69,7 @@ def _run(args: Sequence[str], log: Path, **env: str) -> None:
 def training_set(root: Path, cuts: int) -> Path:
     """The training-set job's channels of train_tr minus its last ``cuts`` days."""
     channels = root / "training-set"
-    _run([GLUE_PYTHON, REPO / "bench" / "training_set.py", TRAIN_FILE, channels,
+    run_step([GLUE_PYTHON, REPO / "bench" / "training_set.py", TRAIN_FILE, channels,
           "--cut-days", cuts], root / "training-set.log")  # fmt: skip
     return channels
 
@@ -83,7 +83,7 @@ def train(channels: Path, root: Path, seed: int, champion: Path | None = None) -
     env |= {"SM_CHANNEL_LINEAGE": str(channels), "SM_MODEL_DIR": str(model_dir)}
     env |= {"SM_CHANNEL_CHAMPION": str(champion)} if champion else {}
     train_py = REPO / "sagemaker" / "training" / "train.py"
-    _run([sys.executable, train_py, *hp.to_argv()], root / f"train-{seed}.log", **env)
+    run_step([sys.executable, train_py, *hp.to_argv()], root / f"train-{seed}.log", **env)
     return model_dir
 
 
@@ -165,19 +165,19 @@ def _split(
     return _summary(name, job, results, runs, baseline_seconds), serving_folders
 
 
-def _mean_std(runs: list[dict]) -> tuple[dict[str, float], dict[str, float]]:
+def mean_std(runs: list[dict]) -> tuple[dict[str, float], dict[str, float]]:
     mean = {m: float(np.mean([r[m] for r in runs])) for m in METRICS}
     std = {m: float(np.std([r[m] for r in runs], ddof=1)) for m in METRICS}
     return mean, std
 
 
-def _rounded(mean: dict[str, float], std: dict[str, float]) -> dict[str, dict[str, float]]:
+def rounded(mean: dict[str, float], std: dict[str, float]) -> dict[str, dict[str, float]]:
     return {m: {"mean": round(mean[m], 4), "std": round(std[m], 4)} for m in METRICS}
 
 
 def _summary(name: str, job: dict, baselines: dict, runs: list[dict], seconds: float) -> dict:
     """Means and sample stds over the seeds; comparisons on unrounded figures."""
-    mean, std = _mean_std(runs)
+    mean, std = mean_std(runs)
     floor = max(tiers.VSKNN_VARIANTS, key=lambda b: baselines[b]["mrr@20"])
     summary = {
         "split": name,
@@ -188,7 +188,7 @@ def _summary(name: str, job: dict, baselines: dict, runs: list[dict], seconds: f
             for b, v in baselines.items()
         },
         "baseline_seconds": seconds,
-        "served": _rounded(mean, std),
+        "served": rounded(mean, std),
         "runs": [r | {m: round(r[m], 4) for m in METRICS} for r in runs],
         "better_vsknn": floor,
         "ratio_to_better_vsknn": {m: round(mean[m] / baselines[floor][m], 3) for m in METRICS},
@@ -198,8 +198,8 @@ def _summary(name: str, job: dict, baselines: dict, runs: list[dict], seconds: f
     }
     kept = [r["champion_kept"] for r in runs if "champion_kept" in r]
     if kept:  # the second cycle: the worth of serving the fresher model, on the next day
-        kept_mean, kept_std = _mean_std(kept)
-        summary["champion_kept"] = _rounded(kept_mean, kept_std)
+        kept_mean, kept_std = mean_std(kept)
+        summary["champion_kept"] = rounded(kept_mean, kept_std)
         summary["served_over_champion_kept"] = {
             m: round(mean[m] / kept_mean[m], 3) for m in METRICS
         }
