@@ -87,6 +87,13 @@ def train(channels: Path, root: Path, seed: int, champion: Path | None = None) -
     return model_dir
 
 
+def training_window(channels: Path) -> tuple[list[list[str]], list[float]]:
+    """The sessions the served model learned from (train, then latest) and their end times."""
+    trained, trained_ends = read_channel(channels / "train")
+    latest, latest_ends = read_channel(channels / "latest")
+    return trained + latest, trained_ends + latest_ends
+
+
 class NextDay:
     """The next day's cases in the index space of the training file's items."""
 
@@ -121,9 +128,7 @@ def _split(
     channels = training_set(root, cuts)
     job = {"seconds": round(time.perf_counter() - started, 1)}
     job |= json.loads((channels / TRAINING_SET_MANIFEST).read_text())
-    trained, trained_ends = read_channel(channels / "train")
-    latest, latest_ends = read_channel(channels / "latest")
-    window = trained + latest
+    window, ends = training_window(channels)
     if next_day_source == "train_valid":
         next_day = read_sessions(VALID_FILE)[0]
     else:
@@ -133,7 +138,7 @@ def _split(
 
     started = time.perf_counter()
     indexed = [[day.index[i] for i in s] for s in window]
-    baselines = Baselines(indexed, len(day.item_ids), trained_ends + latest_ends)
+    baselines = Baselines(indexed, len(day.item_ids), ends)
     results = {
         b: evaluate(lambda p, k, b=b: baselines.recommend(b, p, k), day.sessions, baselines.clicks)
         for b in BASELINES

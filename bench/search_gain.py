@@ -20,7 +20,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from next_day import GLUE_PYTHON, METRICS, REPO, SEEDS, NextDay, mean_std, rounded, run_step, train
+from next_day import (
+    GLUE_PYTHON,
+    METRICS,
+    REPO,
+    SEEDS,
+    NextDay,
+    mean_std,
+    rounded,
+    run_step,
+    train,
+    training_window,
+)
 
 from shoprec import serving
 from shoprec.baselines import Baselines
@@ -48,12 +59,6 @@ def training_set(records: Path, root: Path, interactions: tuple[str, ...]) -> Pa
     return channels
 
 
-def _window(channels: Path) -> tuple[list[list[str]], list[float]]:
-    trained, trained_ends = read_sessions(channels / "train")
-    latest, latest_ends = read_sessions(channels / "latest")
-    return trained + latest, trained_ends + latest_ends
-
-
 def _baseline(day: NextDay, window: list[list[str]], ends: list[float]) -> dict[str, float]:
     """V-SKNN idf fitted on ``window`` (items outside the scored catalogue dropped)."""
     indexed = [[day.index[i] for i in s if i in day.index] for s in window]
@@ -63,7 +68,7 @@ def _baseline(day: NextDay, window: list[list[str]], ends: list[float]) -> dict[
 
 
 def _variant(name: str, channels: Path, day: NextDay, root: Path) -> dict:
-    window, ends = _window(channels)
+    window, ends = training_window(channels)
     baseline = _baseline(day, window, ends)
     _progress(f"{name}: {BASELINE} {baseline}")
     runs = []
@@ -102,7 +107,7 @@ def main() -> None:
             channels[name] = training_set(work / "shop" / "records", work / name, interactions)
         full = next(iter(VARIANTS))
         next_day = read_sessions(channels[full] / "next_day")[0]
-        day = NextDay(_window(channels[full])[0], next_day)
+        day = NextDay(training_window(channels[full])[0], next_day)
         _progress(f"next day: {len(day.sessions)} sessions")
         results = {name: _variant(name, channels[name], day, work / name) for name in VARIANTS}
     means = {name: result.pop("mean") for name, result in results.items()}

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from next_day import NextDay, train, training_set
+from next_day import NextDay, train, training_set, training_window
 from yoochoose import DATA, TRAIN_FILE, VALID_FILE, read_sessions
 
 from shoprec import aws, registry, serving
@@ -45,7 +45,6 @@ from shoprec.layout import (
 from shoprec.local import process, services
 from shoprec.local.runtime import Ports
 from shoprec.model import left_pad
-from shoprec.training import read_sessions as read_channel
 
 REPO = Path(__file__).resolve().parents[1]
 LATENCY_REQUESTS = 1000
@@ -220,8 +219,7 @@ def _quantization(model_dir: Path, channels: Path) -> dict:
     quantized = serving.SessionRecommender(
         serving.SessionScorer(weights), model.item_ids, model.manifest
     )
-    window = read_channel(channels / "train")[0] + read_channel(channels / "latest")[0]
-    day = NextDay(window, read_sessions(VALID_FILE)[0])
+    day = NextDay(training_window(channels)[0], read_sessions(VALID_FILE)[0])
     scores = {"float32": day.served(model), "int8": day.served(quantized)}
     metrics = {k: {m: round(v[m], 4) for m in ("hr", "mrr")} for k, v in scores.items()}
     return (
