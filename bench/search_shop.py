@@ -14,6 +14,7 @@ under ``OUT_DIR/records/``, a file per log, and the lines and events per type to
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
@@ -78,4 +79,6 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", type=Path, help="the folder for records/ and counts.json")
+    main(parser.parse_args().out)
