@@ -12,6 +12,10 @@ KNN_FILE = "knn.npz"
 VOCABULARY_FILE = "vocabulary.json"
 MANIFEST_FILE = "manifest.json"
 MODEL_FILES = (WEIGHTS_FILE, KNN_FILE, VOCABULARY_FILE, MANIFEST_FILE)
+# Each vocabulary item's category from the shop's product feed (a JSON list aligned with the
+# vocabulary, null for padding and items the feed does not list): the API's category filters.
+# Served when the manifest lists it; a model trained before the feed existed has none.
+CATEGORIES_FILE = "categories.json"
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
 # A training set's counts, split time and source partitions, beside its Parquet folders.

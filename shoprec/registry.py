@@ -13,7 +13,7 @@ from typing import Any
 from shoprec import tiers
 from shoprec.failpoints import failpoint
 from shoprec.ingest.store import Conflict, JsonStore
-from shoprec.layout import CHAMPION_KEY, MANIFEST_FILE, MODEL_FILES, LakeLayout
+from shoprec.layout import CATEGORIES_FILE, CHAMPION_KEY, MANIFEST_FILE, MODEL_FILES, LakeLayout
 from shoprec.model_files import checksums, local_problems, problems
 
 
@@ -335,12 +335,16 @@ def rollback(
 
 def download(s3: Any, layout: LakeLayout, version: str, target: Path) -> Path:
     """Fetch the files serving needs (not the SavedModel) into ``target``, each checked
-    against the size and sha256 its manifest lists."""
+    against the size and sha256 its manifest lists (the categories where it lists them)."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in MODEL_FILES:
-        s3.download_file(layout.bucket, layout.model_prefix(version) + name, str(target / name))
+    prefix = layout.model_prefix(version)
+    s3.download_file(layout.bucket, prefix + MANIFEST_FILE, str(target / MANIFEST_FILE))
     listed = json.loads((target / MANIFEST_FILE).read_text()).get("files")
-    found = local_problems(target, listed, (n for n in MODEL_FILES if n != MANIFEST_FILE))
+    names = [n for n in MODEL_FILES if n != MANIFEST_FILE]
+    names += [CATEGORIES_FILE] if CATEGORIES_FILE in (listed or {}) else []
+    for name in names:
+        s3.download_file(layout.bucket, prefix + name, str(target / name))
+    found = local_problems(target, listed, names)
     if found:
         raise DamagedModel(f"model {version}: {'; '.join(found)}")
     return target

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from shoprec.knn import SessionIndex
+from shoprec.layout import CATEGORIES_FILE
 
 MAX_LENGTH = 4
 
@@ -17,10 +18,12 @@ def write_tiny_model(
     gate: dict | None = None,
     data_until: str | None = None,
     catalogue: tuple[list[str], list[list[int]]] | None = None,
+    categories: list[str | None] | None = None,
 ) -> Path:
     """``gate``: the promotion decision the manifest records (what training would write);
     ``data_until``: the end of the training set's window its lineage records; ``catalogue``:
-    item ids and the V-SKNN index's sessions (of their numbers, from 1) instead of a..e."""
+    item ids and the V-SKNN index's sessions (of their numbers, from 1) instead of a..e;
+    ``categories``: each item's category (the product feed's), written as training does."""
     item_ids, sessions = catalogue or (list("abcde"), [[1, 2], [2, 3, 1], [4, 5], [3, 3, 1]])
     rng = np.random.default_rng(0)
     units, items = 4, len(item_ids) + 1  # + padding
@@ -44,6 +47,8 @@ def write_tiny_model(
     np.savez(directory / "weights.npz", **{f"member0.{k}": v for k, v in weights.items()})
     SessionIndex.build(sessions, range(len(sessions)), items).save(directory / "knn.npz")
     (directory / "vocabulary.json").write_text(json.dumps(["<pad>", *item_ids]))
+    if categories is not None:
+        (directory / CATEGORIES_FILE).write_text(json.dumps([None, *categories]))
     popular = ["c", "a", "b", "e", "d"] if catalogue is None else item_ids[:5]
     manifest = {
         "model_version": version,
