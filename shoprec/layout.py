@@ -21,8 +21,9 @@ REPORT_FILE = "report.html"
 # A training set's counts, split time and source partitions, beside its Parquet folders.
 TRAINING_SET_MANIFEST = "manifest.json"
 # latest: the validation window's sessions with every item, which the served model also
-# learns from after the gate (train.py).
-TRAINING_SET_CHANNELS = ("train", "validation", "latest", "vocabulary")
+# learns from after the gate (train.py); products: each staged product's category, which the
+# model folder carries (CATEGORIES_FILE).
+TRAINING_SET_CHANNELS = ("train", "validation", "latest", "vocabulary", "products")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ class LakeLayout:
     @staticmethod
     def incoming_prefix(source: str) -> str:
         return f"incoming/source={source}/"
+
+    # The shop's daily product feed (``shoprec.search.catalogue.feed_csv``): not clickstream,
+    # so no collector reads it; staging keeps its latest row per item as the products table.
+    PRODUCT_FEED_PREFIX = "incoming/products/"
+
+    @classmethod
+    def product_feed_key(cls, day: str) -> str:
+        return f"{cls.PRODUCT_FEED_PREFIX}products-{day}.csv"
 
     @staticmethod
     def landing_prefix(source: str) -> str:
@@ -85,6 +94,7 @@ class LakeLayout:
 
     STAGING_EVENTS_PREFIX = "staging/events/"
     SEARCH_LABELS_PREFIX = "staging/search_labels/"  # rebuilt from the events by each staging run
+    PRODUCTS_PREFIX = "staging/products/"  # rebuilt from the product feeds by each staging run
 
     @staticmethod
     def checkpoint_prefix(job: str) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from shoprec.search.catalogue import Product, derived_catalogue
 from shoprec.weblog.render import render_line
 
 HOSTS = ("web-01", "web-02")
@@ -79,6 +80,17 @@ def read_yoochoose(path: Path, skipped: dict[str, int] | None = None):
                 yield session, item, seconds
             elif skipped is not None:
                 skipped["malformed_row"] = skipped.get("malformed_row", 0) + 1
+
+
+def replay_catalogue(path: Path) -> list[Product]:
+    """The catalogue derived from a YooChoose-format file's clicks (it comes without one)."""
+    sessions: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for session, item, seconds in read_yoochoose(path):
+        sessions[session].append((seconds, item))
+    return derived_catalogue(
+        [item for _, item in sorted(clicks, key=lambda click: click[0])]
+        for clicks in sessions.values()
+    )
 
 
 def replay_yoochoose(path: Path) -> LogFiles:

@@ -29,6 +29,11 @@ def sessions(rng: random.Random, count: int, items: range) -> list[list[str]]:
     return result
 
 
+def category(item: str) -> str:
+    """An item's category in the product feed ``write_training_set`` writes."""
+    return f"c{int(item) % 3}"
+
+
 def channel(rows: list[list[str]], first_end: int = 0) -> pa.Table:
     """Sessions as the training-set job writes them: end times in seconds, one apart, as
     Spark's nanosecond timestamps."""
@@ -41,12 +46,14 @@ def write_training_set(
     folder: Path, seed: str, items: range, fresh: range, data_until: str | None = None
 ) -> None:
     """``folder/<channel>/part-0.parquet`` and ``folder/manifest.json`` (the lineage channel).
-    The latest day also walks over ``fresh``, items that no training session has;
+    The latest day also walks over ``fresh``, items that no training session has; the product
+    feed lists every item but the last, each in its ``category``;
     ``data_until``: the end of the training set's window, as its manifest says."""
     rng = random.Random(seed)
     train, validation = sessions(rng, 1500, items), sessions(rng, 200, items)
     latest = validation + sessions(rng, 300, range(items.start, fresh.stop))
     known = sorted({i for s in train for i in s})
+    listed = [str(i) for i in range(items.start, fresh.stop - 1)]  # the feed lacks the last
     channels = {
         "train": channel(train),
         "validation": channel([[i for i in s if i in known] for s in validation], 10_000),
@@ -54,6 +61,7 @@ def write_training_set(
         "vocabulary": pa.table(
             {"item_id": known, "item_index": range(1, len(known) + 1), "clicks": [1] * len(known)}
         ),
+        "products": pa.table({"item_id": listed, "category": [category(i) for i in listed]}),
     }
     for name, table in channels.items():
         (folder / name).mkdir(parents=True)

@@ -1,4 +1,5 @@
-"""Glue: the Data Catalog (database and events table from ``shoprec.schema``), the network
+"""Glue: the Data Catalog (database, events table from ``shoprec.schema``, the tables each
+staging run rebuilds from ``shoprec.tables``), the network
 connection that puts the jobs beside MSK, and the Spark jobs: staging (with its checkpoints),
 the training set, the compaction of closed days, and the operator's jobs: the replay of landed
 days and the Parquet step of an erasure."""
@@ -28,6 +29,7 @@ from shoprec.deployment import COLLECTED_SOURCES
 from shoprec.kafka import PRODUCER_LIBRARIES, PRODUCER_OPTIONS, producer_permissions
 from shoprec.layout import LakeLayout
 from shoprec.schema import PARTITION_COLUMNS, table_columns
+from shoprec.tables import PRODUCTS, REBUILT
 from stacks.data_lake import DataLakeStack
 from stacks.streaming import StreamingStack
 
@@ -86,28 +88,22 @@ class ProcessingStack(Stack):
             catalog_id=Aws.ACCOUNT_ID,
             database_input=glue.CfnDatabase.DatabaseInputProperty(name=deployment.glue_database),
         )
-        self.events_table = glue.CfnTable(
-            self,
+        self.database_name = deployment.glue_database
+        self.events_table = self._parquet_table(
             "EventsTable",
-            catalog_id=Aws.ACCOUNT_ID,
-            database_name=deployment.glue_database,
-            table_input=glue.CfnTable.TableInputProperty(
-                name=deployment.events_table,
-                table_type="EXTERNAL_TABLE",
-                parameters={"classification": "parquet", "EXTERNAL": "TRUE"},
-                partition_keys=_columns(PARTITION_COLUMNS),
-                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    columns=_columns(table_columns()),
-                    location=layout.uri(LakeLayout.STAGING_EVENTS_PREFIX),
-                    input_format=PARQUET["input_format"],
-                    output_format=PARQUET["output_format"],
-                    serde_info=glue.CfnTable.SerdeInfoProperty(
-                        serialization_library=PARQUET["serde"]
-                    ),
-                ),
-            ),
+            deployment.events_table,
+            table_columns(),
+            layout.uri(LakeLayout.STAGING_EVENTS_PREFIX),
+            PARTITION_COLUMNS,
         )
-        self.events_table.node.add_dependency(self.database)
+        # the tables each staging run rebuilds beside the events: search labels, products
+        for table in REBUILT:
+            self._parquet_table(
+                f"{table.name.title().replace('_', '')}Table",
+                table.name,
+                table.columns,
+                layout.uri(table.prefix),
+            )
 
         # Jobs run in the VPC (to reach MSK): the security group must admit itself (Glue's rule).
         group = ec2.SecurityGroup(self, "Jobs", vpc=vpc, description="Glue job workers")
@@ -263,14 +259,20 @@ class ProcessingStack(Stack):
         # outputs, the streaming checkpoint's superseded files.
         lake.grant(
             self.staging.role,
+            read=[LakeLayout.PRODUCT_FEED_PREFIX],  # the shop's product feeds
             write=[LakeLayout.run_reports_prefix("stage_events")],  # its counts, for the DAG
             delete=[
                 staged,
+                *(table.prefix for table in REBUILT),  # overwritten whole by each run
                 LakeLayout.quarantine_prefix("stage"),
                 LakeLayout.checkpoint_prefix("stage_events"),
             ],
         )
-        lake.grant(self.training_set.role, read=[staged], delete=[LakeLayout.TRAINING_PREFIX])
+        lake.grant(
+            self.training_set.role,
+            read=[staged, PRODUCTS.prefix],
+            delete=[LakeLayout.TRAINING_PREFIX],
+        )
         # it writes a closed day's new files, then deletes the old ones (shoprec.spark.compaction)
         lake.grant(
             self.compaction.role,
@@ -283,10 +285,13 @@ class ProcessingStack(Stack):
             self.format_arn(
                 service="glue", resource="database", resource_name=deployment.glue_database
             ),
-            self.format_arn(
-                service="glue",
-                resource="table",
-                resource_name=f"{deployment.glue_database}/{deployment.events_table}",
+            *(
+                self.format_arn(
+                    service="glue",
+                    resource="table",
+                    resource_name=f"{deployment.glue_database}/{table}",
+                )
+                for table in (deployment.events_table, *(t.name for t in REBUILT))
             ),
         ]
         for job, actions in (
@@ -312,6 +317,38 @@ class ProcessingStack(Stack):
             "build_training_set": self.training_set,
             "compact_events": self.compaction,
         }
+
+    def _parquet_table(
+        self,
+        construct_id: str,
+        name: str,
+        columns: tuple[tuple[str, str], ...],
+        location: str,
+        partitions: tuple[tuple[str, str], ...] = (),
+    ) -> glue.CfnTable:
+        table = glue.CfnTable(
+            self,
+            construct_id,
+            catalog_id=Aws.ACCOUNT_ID,
+            database_name=self.database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=name,
+                table_type="EXTERNAL_TABLE",
+                parameters={"classification": "parquet", "EXTERNAL": "TRUE"},
+                partition_keys=_columns(partitions) if partitions else None,
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    columns=_columns(columns),
+                    location=location,
+                    input_format=PARQUET["input_format"],
+                    output_format=PARQUET["output_format"],
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library=PARQUET["serde"]
+                    ),
+                ),
+            ),
+        )
+        table.node.add_dependency(self.database)
+        return table
 
     def _vpc_job_statements(
         self, subnet: ec2.ISubnet, security_groups: list[str]

@@ -1,6 +1,7 @@
 """Glue job: staged events → sessions, vocabulary and time split for one training run.
 
-Writes ``staging/training/<run_id>/{train,validation,vocabulary}/`` (Parquet) and a
+Writes ``staging/training/<run_id>/<channel>/`` (Parquet: ``TRAINING_SET_CHANNELS``, the
+products' categories among them) and a
 ``manifest.json`` with the counts, the split time and the source partitions (lineage).
 """
 
@@ -14,6 +15,7 @@ from pyspark.sql import functions as F
 from shoprec import aws, logs
 from shoprec.contracts import TrainingSetJobArgs
 from shoprec.layout import TRAINING_SET_CHANNELS, TRAINING_SET_MANIFEST, LakeLayout
+from shoprec.spark import products
 from shoprec.spark.session import get_spark
 from shoprec.spark.training_set import (
     INTERACTION_SOURCE,
@@ -45,8 +47,9 @@ def main(argv: list[str]) -> dict[str, object]:
     dataset = build(events, args.validation_days, args.min_item_support, args.session_gap_minutes)
     prefix = layout.training_prefix(args.run_id)
     counts: dict[str, int] = {}
+    channels = vars(dataset) | {"products": products.categories(spark, args.database)}
     for name in TRAINING_SET_CHANNELS:
-        frame = getattr(dataset, name).coalesce(1)
+        frame = channels[name].coalesce(1)
         frame.write.mode("overwrite").parquet(layout.uri(prefix + name, "s3a"))
         counts[name] = spark.read.parquet(layout.uri(prefix + name, "s3a")).count()
     manifest = {

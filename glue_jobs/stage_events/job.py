@@ -22,13 +22,14 @@ from shoprec.contracts import StagingJobArgs
 from shoprec.failpoints import failpoint
 from shoprec.layout import LakeLayout
 from shoprec.schema import PARTITION_COLUMNS, EventType
-from shoprec.spark import feedback, search_labels
+from shoprec.spark import feedback, products, search_labels
 from shoprec.spark.session import get_spark
 from shoprec.spark.staging import (
     append_events,
     append_to_compacted,
     batch_locations,
     discard_uncommitted,
+    ensure_rebuilt_table,
     ensure_table,
     kafka_lag,
     kafka_options,
@@ -38,6 +39,7 @@ from shoprec.spark.staging import (
     staged_partitions,
     topic_exists,
 )
+from shoprec.tables import PRODUCTS, SEARCH_LABELS
 
 
 def _rows_by_source(spark, table: str) -> dict[str, int]:
@@ -59,7 +61,7 @@ def erased_ids(spark, layout: LakeLayout) -> DataFrame | None:
 
 def _relabel(spark, database: str, table: str, labels_uri: str) -> int:
     """Rebuild the search-labels table from every staged search event (partitions pruned)."""
-    search_labels.ensure_table(spark, database, labels_uri)
+    ensure_rebuilt_table(spark, database, SEARCH_LABELS, labels_uri)
     kinds = (*search_labels.SEARCHES, EventType.SEARCH_CLICK.value)
     searched = spark.table(table).where(F.col("event_type").isin(*kinds))
     labels = search_labels.search_labels(searched).persist()
@@ -67,6 +69,24 @@ def _relabel(spark, database: str, table: str, labels_uri: str) -> int:
     count = labels.count()
     labels.unpersist()
     return count
+
+
+def _restock(spark, database: str, layout: LakeLayout) -> dict[str, int]:
+    """Rebuild the products table from every product feed (``shoprec.spark.products``); the
+    rows the feeds cannot stage are replaced in the quarantine by this run's."""
+    location = layout.uri(layout.PRODUCTS_PREFIX)
+    ensure_rebuilt_table(spark, database, PRODUCTS, location)
+    feeds = products.read_feeds(spark, layout.uri(layout.PRODUCT_FEED_PREFIX, "s3a"))
+    if feeds is None:
+        return {"staged": 0, "quarantined": 0}
+    latest, rejected = products.latest_products(feeds)
+    quarantine = layout.quarantine_prefix("stage", PRODUCTS.name)
+    with products.parsing_every_field(spark):
+        latest.write.mode("overwrite").parquet(layout.uri(layout.PRODUCTS_PREFIX, "s3a"))
+        rejected.write.mode("overwrite").json(layout.uri(quarantine, "s3a"))
+        quarantined = rejected.count()
+    spark.catalog.refreshTable(f"`{database}`.`{PRODUCTS.name}`")
+    return {"staged": spark.read.parquet(location).count(), "quarantined": quarantined}
 
 
 def _feedback(spark, table: str) -> list[dict[str, object]]:
@@ -163,6 +183,7 @@ def main(argv: list[str]) -> dict[str, object]:
         "uncommitted_discarded": discarded,
         "table_rows": _rows_by_source(spark, table),
         "search_labels": _relabel(spark, args.database, table, labels_uri),
+        "products": _restock(spark, args.database, layout),
         "feedback": _feedback(spark, table),
     }
     key = layout.run_report_key("stage_events", args.run_id)

@@ -36,6 +36,7 @@ from shoprec.contracts import TrainingHyperparameters
 from shoprec.evaluation import ending_after, evaluate
 from shoprec.knn import SessionIndex
 from shoprec.layout import (
+    CATEGORIES_FILE,
     KNN_FILE,
     MANIFEST_FILE,
     METRICS_FILE,
@@ -94,6 +95,17 @@ def _item_ids(champion: SessionRecommender | None) -> list[str]:
     return windowed_vocabulary(
         champion.item_ids if champion else [PADDING], trained + _latest_items()
     )
+
+
+def _categories(item_ids: list[str]) -> list[str | None]:
+    """Each item's category from the staged product feed (null where the feed does not list
+    it, and for every item of a training set built before the products channel)."""
+    folder = _channel("products")
+    if not any(folder.glob("*.parquet")):
+        return [None] * len(item_ids)
+    products = pq.read_table(folder, columns=["item_id", "category"]).to_pydict()
+    category = dict(zip(map(str, products["item_id"]), products["category"], strict=True))
+    return [category.get(item) for item in item_ids]
 
 
 def _champion() -> tuple[str | None, SessionRecommender | None]:
@@ -248,6 +260,8 @@ def main(argv: list[str]) -> dict[str, object]:
     sessions = SessionIndex.build(window, window_ends, len(item_ids))
     sessions.save(model_dir / KNN_FILE)
     (model_dir / VOCABULARY_FILE).write_text(json.dumps(item_ids))
+    categories = _categories(item_ids)
+    (model_dir / CATEGORIES_FILE).write_text(json.dumps(categories))
     (model_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     lineage_file = _channel("lineage") / TRAINING_SET_MANIFEST
     popular = [item_ids[i] for i in popularity_order(sessions.clicks)[:POPULAR_ITEMS_KEPT]]
@@ -279,6 +293,7 @@ def main(argv: list[str]) -> dict[str, object]:
         "evaluation_seconds": evaluation_seconds,
         "examples": int(len(data[1])),  # per epoch and member
         "catalogue_size": len(item_ids) - 1,
+        "categorised_items": sum(c is not None for c in categories),  # of the product feed
         "vocabulary_change": vocabulary_change,  # against the champion's
         "popular_items": popular,  # over every session up to the cycle
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -4,7 +4,8 @@
 or, without one, writes the seeded synthetic shop's logs; ``--file LOG --host HOST`` ships
 one log file of your own. As logrotate with ``compress`` and ``delaycompress`` leaves them,
 each host's older days arrive gzipped and its newest day as plain text, each under
-``incoming/source=weblog/<host>/``. Prints a JSON summary.
+``incoming/source=weblog/<host>/``; the shop's product feed of the last day arrives with them
+(``incoming/products/``). Prints a JSON summary.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from pathlib import Path
 from shoprec import aws
 from shoprec.layout import LakeLayout
 from shoprec.local.runtime import LOCAL_BUCKET
-from shoprec.sources import LogFiles, generate_shop, replay_yoochoose
+from shoprec.search.catalogue import Product, catalogue, feed_csv
+from shoprec.sources import (
+    GROUP_SIZE,
+    LogFiles,
+    generate_shop,
+    items_sold,
+    replay_catalogue,
+    replay_yoochoose,
+)
+
+SYNTHETIC_DAYS = 3  # the synthetic shop's days it delivers
 
 
 def _newest_per_host(names: list[str]) -> set[str]:
@@ -48,6 +59,14 @@ def deliver(
     return keys
 
 
+def deliver_feed(products: list[Product], day: str, bucket: str) -> str:
+    """The day's product feed, as the shop exports it."""
+    key = LakeLayout.product_feed_key(day)
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=feed_csv(products).encode())
+    print(f"[deliver] s3://{bucket}/{key} ({len(products)} products)", flush=True)
+    return key
+
+
 def ship(path: Path, host: str, bucket: str, source: str = "weblog") -> dict[str, object]:
     """One file as it is (plain or compressed), as a log shipper uploads it."""
     key = f"{LakeLayout.incoming_prefix(source)}{host}/{path.name}"
@@ -67,13 +86,20 @@ def main(argv: list[str]) -> dict[str, object]:
     args = parser.parse_args(argv)
     if args.file:
         return ship(args.file, args.host, args.bucket)
-    logs = replay_yoochoose(args.dataset) if args.dataset else generate_shop(seed=args.seed)
+    if args.dataset:
+        logs, products = replay_yoochoose(args.dataset), replay_catalogue(args.dataset)
+    else:
+        logs = generate_shop(seed=args.seed, days=SYNTHETIC_DAYS)
+        products = catalogue(items_sold(SYNTHETIC_DAYS), GROUP_SIZE)
     keys = deliver(logs, args.bucket)
+    last_day = max(name.rsplit("access-", 1)[1][:10] for name in logs.files)
+    deliver_feed(products, last_day, args.bucket)
     summary = {
         "dataset": str(args.file or args.dataset or "synthetic shop"),
         "lines": logs.lines,
         "files": len(keys),
         "skipped_rows": logs.skipped,
+        "products": len(products),
     }
     print(json.dumps({"deliver": summary}), flush=True)
     return summary

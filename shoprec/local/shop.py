@@ -14,6 +14,10 @@ their web logs arrive with the others, and Solr's request log is shipped as it g
 (``incoming/source=solr/solr-01/solr_requests.log``, a log shipper's re-upload). Once the
 API serves a champion, ``RECOMMENDED_SESSIONS`` shoppers a day see its recommendations and
 follow the relevant ones (``web-05``; the API logs each answer as impressions).
+
+Each day the shop also exports its product feed (``incoming/products/products-<day>.csv``):
+the synthetic shop's items so far, or for the replay the catalogue derived from its clicks
+(``shoprec.search.catalogue.derived_catalogue``), which is indexed into both engines too.
 """
 
 from __future__ import annotations
@@ -25,14 +29,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shoprec.local import runtime, search_servers
-from shoprec.local.deliver_logs import deliver, ship
+from shoprec.local.deliver_logs import deliver, deliver_feed, ship
 from shoprec.local.rec_shoppers import api_asker, browse_day
 from shoprec.schema import Source
-from shoprec.search.catalogue import catalogue
+from shoprec.search.catalogue import Product, catalogue
 from shoprec.search.opensearch import OpenSearch
-from shoprec.search.shoppers import open_storefronts, search_day
+from shoprec.search.shoppers import index_catalogue, open_storefronts, search_day
 from shoprec.search.solr import Solr
-from shoprec.sources import GROUP_SIZE, LogFiles, generate_shop, items_sold, replay_yoochoose
+from shoprec.sources import (
+    GROUP_SIZE,
+    LogFiles,
+    generate_shop,
+    items_sold,
+    replay_catalogue,
+    replay_yoochoose,
+)
 
 SYNTHETIC_DAYS = 5
 # A dataset's last day with fewer lines than this share of the day before is the file ending
@@ -88,16 +99,27 @@ class Shop:
         _state_file().parent.mkdir(parents=True, exist_ok=True)
         _state_file().write_text(json.dumps({"dataset": self.dataset, "delivered": self.delivered}))
 
+    def products(self, day_number: int) -> list[Product]:
+        """What the shop sells on its day ``day_number`` (from 0): the synthetic shop's items up
+        to that day, or the catalogue derived from the whole replayed file."""
+        if self.dataset:
+            return replay_catalogue(Path(self.dataset))
+        return catalogue(items_sold(day_number), GROUP_SIZE)
+
     @staticmethod
-    def search(day: str) -> LogFiles:
-        """The day's searching sessions, through the engines ``make up`` started."""
+    def engines() -> tuple[Solr, OpenSearch]:
+        """The engines ``make up`` started."""
         ports = runtime.Ports.from_env()
-        products = catalogue(items_sold(SYNTHETIC_DAYS), GROUP_SIZE)
-        fronts = open_storefronts(
-            products,
+        return (
             Solr(search_servers.solr_url(ports)),
             OpenSearch(search_servers.opensearch_url(ports)),
         )
+
+    @staticmethod
+    def search(day: str) -> LogFiles:
+        """The day's searching sessions, over everything the shop ever sells."""
+        products = catalogue(items_sold(SYNTHETIC_DAYS), GROUP_SIZE)
+        fronts = open_storefronts(products, *Shop.engines())
         start = datetime.fromisoformat(day).replace(tzinfo=UTC)
         return search_day(start, SEARCH_SESSIONS, products, fronts, GROUP_SIZE)
 
@@ -120,6 +142,10 @@ class Shop:
             raise SystemExit(f"the shop has no day left to deliver (delivered {self.delivered})")
         shipped = LogFiles()
         for day in upcoming:
+            products = self.products(list(days).index(day))
+            deliver_feed(products, day, bucket)
+            if self.dataset:  # the replay's shoppers do not search: its catalogue is indexed
+                index_catalogue(products, *self.engines())
             shipped.files |= days[day].files
             shipped.lines += days[day].lines
             if self.delivered:

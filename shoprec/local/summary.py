@@ -36,6 +36,11 @@ def reconciliation(report: dict[str, dict[str, Any]]) -> list[str]:
         f"staging read             {staged['read']:>10,}  = staged {staged['staged']:,}"
         f" + duplicates dropped {staged['duplicates']:,} + quarantined {staged['quarantined']:,}"
     )
+    if products := staged.get("products"):  # runs before the product feed have none
+        lines.append(
+            f"product feeds            {products['staged']:>10,}  products staged"
+            f" + quarantined rows {products['quarantined']:,}"
+        )
     for check, ok in report.get("reconcile", {}).get("checks", {}).items():
         lines.append(f"  {'ok      ' if ok else 'MISMATCH'} {check}")
     return lines

@@ -86,11 +86,16 @@ class OpenSearchStorefront:
             documents.clear()
 
 
-def open_storefronts(products: list[Product], solr: Solr, opensearch: OpenSearch) -> list:
-    """Index the catalogue into both engines (again: an update) and open a storefront on each."""
+def index_catalogue(products: list[Product], solr: Solr, opensearch: OpenSearch) -> None:
+    """Index the catalogue into both engines (again: an update)."""
     solr.index(p.to_document() for p in products)
     opensearch.ensure_index(PRODUCTS, PRODUCT_MAPPINGS)
     opensearch.index(PRODUCTS, ((p.id, p.to_document()) for p in products))
+
+
+def open_storefronts(products: list[Product], solr: Solr, opensearch: OpenSearch) -> list:
+    """Index the catalogue into both engines and open a storefront on each."""
+    index_catalogue(products, solr, opensearch)
     return [SolrStorefront(solr), OpenSearchStorefront(opensearch)]
 
 

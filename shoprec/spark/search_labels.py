@@ -16,22 +16,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from shoprec.schema import EventType
-from shoprec.spark.staging import add_missing_columns, ddl
+from shoprec.tables import SEARCH_LABELS
 
-TABLE = "search_labels"
-COLUMNS = (
-    ("query_id", "string"),
-    ("engine", "string"),
-    ("query", "string"),
-    ("zero_result", "boolean"),
-    ("session_id", "string"),
-    ("searched_at", "timestamp"),
-    ("clicked_item", "string"),
-    ("position", "int"),
-    ("clicked_at", "timestamp"),
-    ("hits", "int"),
-    ("results", "string"),
-)
+COLUMNS = SEARCH_LABELS.columns
 SEARCHES = (EventType.SEARCH.value, EventType.ZERO_RESULT.value)
 
 
@@ -57,13 +44,3 @@ def search_labels(events: DataFrame) -> DataFrame:
     )
     joined = searches.join(clicks, "query_id", "left")
     return joined.select(*(F.col(name).cast(kind) for name, kind in COLUMNS))
-
-
-def ensure_table(spark, database: str, location: str) -> None:
-    """Create the table if it does not exist; one catalogued before gains the newer columns."""
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-    spark.sql(
-        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{TABLE}` ({ddl(COLUMNS)}) "
-        f"STORED AS PARQUET LOCATION '{location}'"
-    )
-    add_missing_columns(spark, f"`{database}`.`{TABLE}`", COLUMNS)

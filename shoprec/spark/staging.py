@@ -22,6 +22,7 @@ from shoprec.schema import (
     spark_ddl,
     table_columns,
 )
+from shoprec.tables import Table
 
 _RECORD_DDL = f"`v` int, {spark_ddl()}"
 
@@ -261,6 +262,17 @@ def add_missing_columns(
     if missing:
         spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({ddl(missing)})")
     return [name for name, _ in missing]
+
+
+def ensure_rebuilt_table(spark: SparkSession, database: str, table: Table, location: str) -> None:
+    """Catalogue one of the tables staging rebuilds whole (``shoprec.tables``) if it is not;
+    one catalogued before gains the newer columns."""
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    spark.sql(
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table.name}` ({ddl(table.columns)}) "
+        f"STORED AS PARQUET LOCATION '{location}'"
+    )
+    add_missing_columns(spark, f"`{database}`.`{table.name}`", table.columns)
 
 
 def ensure_table(spark: SparkSession, database: str, table: str, location: str) -> None:

@@ -43,7 +43,7 @@ def job_argument_drift(job: dict[str, Any], arguments: type[JobArguments]) -> li
 def table_drift(table: dict[str, Any], columns: tuple, partitions: tuple) -> list[str]:
     table_input = table["Properties"]["TableInput"]
     deployed = [(c["Name"], c["Type"]) for c in table_input["StorageDescriptor"]["Columns"]]
-    keys = [(c["Name"], c["Type"]) for c in table_input["PartitionKeys"]]
+    keys = [(c["Name"], c["Type"]) for c in table_input.get("PartitionKeys", [])]
     problems = (
         [] if deployed == list(columns) else [f"columns {deployed} != schema {list(columns)}"]
     )

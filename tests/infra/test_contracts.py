@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -19,6 +20,7 @@ from shoprec.deployment import OPERATOR_JOBS, Deployment
 from shoprec.kafka import PRODUCER_LIBRARIES, PRODUCER_OPTIONS, producer_permissions
 from shoprec.orchestration import permissions
 from shoprec.schema import PARTITION_COLUMNS, table_columns
+from shoprec.tables import REBUILT
 
 from .contract_checks import (
     dag_reference_drift,
@@ -161,6 +163,14 @@ def test_a_renamed_job_argument_is_caught(dev):
     assert job_argument_drift(
         _job(dev, "stage_events"), renamed(StagingJobArgs, "topic", "kafka_topic")
     )
+
+
+@pytest.mark.parametrize("rebuilt", REBUILT, ids=lambda table: table.name)
+def test_the_tables_staging_rebuilds_are_catalogued_with_their_columns(dev, rebuilt):
+    tables = {t["Properties"]["TableInput"]["Name"]: t for t in dev.resources("AWS::Glue::Table")}
+    assert table_drift(tables[rebuilt.name], rebuilt.columns, ()) == []
+    location = tables[rebuilt.name]["Properties"]["TableInput"]["StorageDescriptor"]["Location"]
+    assert json.dumps(location).endswith(f'/{rebuilt.prefix}"]]}}')
 
 
 def test_a_changed_schema_column_is_caught(dev):

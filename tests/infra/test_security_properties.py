@@ -224,6 +224,7 @@ def test_only_the_writers_that_replace_or_remove_objects_may_delete(dev):
         ("processing", "checkpoints/stage_events/"),
         ("processing", "staging/training/"),
         ("processing", "staging/search_labels/"),  # erasure rewrites these two as well
+        ("processing", "staging/products/"),  # staging rebuilds it and the search labels
         ("processing", "state/erasure/scratch/"),
     }
 

@@ -66,6 +66,7 @@ def test_counts_reconcile_from_log_lines_to_staged_rows(pipeline):
     assert collect["published"] == collect["events"] == collect["events_committed"]
     assert staged["read"] == collect["published"] == staged["staged"]
     assert staged["table_rows"] == {"weblog": collect["events"]}
+    assert staged["products"] == {"staged": delivered["products"], "quarantined": 0}
     assert report["reconcile"]["ok"] is True
     assert report["build_training_set"]["sessions"]["train"] > 0
     assert report["promote"]["promoted"] is True

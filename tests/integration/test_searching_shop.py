@@ -55,3 +55,49 @@ def test_shoppers_search_click_and_browse_through_both_engines(search, ubi_engin
     assert count == sum(e.event_type == "search" for e in events["web-04"])
     clicked = engine._call("GET", f"/{ubi.EVENTS}/_count")["count"]
     assert clicked == sum(e.event_type == "search_click" for e in events["web-04"])
+
+
+REPLAYED = """SessionId\tItemId\tTime
+1\t214001\t1396310400
+1\t214002\t1396310460
+2\t214002\t1396314000
+2\t214001\t1396314060
+2\t214003\t1396314120
+3\t214004\t1396396800
+3\t214005\t1396396860
+"""
+
+
+def test_the_replay_ships_a_derived_catalogue_and_indexes_it_into_both_engines(
+    search, bucket, tmp_path, monkeypatch
+):
+    """The YooChoose replay comes without a catalogue: each day it delivers the one derived
+    from its clicks as the product feed, and the engines can find its products."""
+    import csv
+    import io
+
+    from shoprec import aws
+    from shoprec.layout import LakeLayout
+    from shoprec.local import shop as shop_module
+    from shoprec.local.search_servers import opensearch_url
+    from shoprec.search.catalogue import FEED_COLUMNS
+    from shoprec.search.opensearch import OpenSearch
+
+    dataset = tmp_path / "clicks.tsv"
+    dataset.write_text(REPLAYED)
+    monkeypatch.setattr(shop_module, "_state_file", lambda: tmp_path / "state.json")
+    shop = shop_module.Shop(str(dataset))
+    shop.deliver(2, bucket)
+
+    s3 = aws.client("s3")
+    feeds = {day: s3.get_object(Bucket=bucket, Key=LakeLayout.product_feed_key(day))
+             for day in ("2014-04-01", "2014-04-02")}  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(feeds["2014-04-02"]["Body"].read().decode())))
+    assert list(rows[0]) == list(FEED_COLUMNS)
+    assert [r["id"] for r in rows] == ["214001", "214002", "214003", "214004", "214005"]
+    category = {r["id"]: r["category"] for r in rows}
+    assert category["214001"] == category["214002"] == category["214003"]
+    assert category["214004"] == category["214005"] != category["214001"]
+    wanted = category["214004"]
+    assert set(Solr(solr_url(search)).search(wanted, "s", "q", rows=50)) >= {"214004", "214005"}
+    assert set(OpenSearch(opensearch_url(search)).search(wanted, 50)) >= {"214004", "214005"}

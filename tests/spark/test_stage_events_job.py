@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import importlib.util
 import json
 from datetime import UTC, datetime, timedelta
@@ -251,3 +252,49 @@ def test_kafka_lag_is_what_the_topic_holds_beyond_the_last_progress():
     assert kafka_lag(parsed) == 6 + 7
     as_text = {"sources": [{"latestOffset": '{"t": {"0": 3}}', "endOffset": '{"t": {"0": 3}}'}]}
     assert kafka_lag(as_text) == 0 and kafka_lag(None) == 0
+
+
+def test_product_feeds_become_the_products_table_latest_row_per_item(spark, cloud, bucket, unique):
+    """Two days of feeds (the second gzipped, changing one product and dropping another),
+    bad rows among them, and a file without a day in its name."""
+    from shoprec import aws
+    from shoprec.search.catalogue import Product, feed_csv
+
+    s3, layout = aws.client("s3"), LakeLayout(bucket)
+    first = [Product("a", "Aurora lamp", "lamp", "Aurora", 19.5), Product("b", "Brisk kettle",
+             "kettle", "Brisk", 25.0), Product("c", "Corvid tent", "tent", "Corvid", 99.0)]  # fmt: skip
+    second = [first[0], dataclasses.replace(first[1], category="teapot"), Product("d", "Dune",
+              "sofa", "Dune", 450.0)]  # fmt: skip
+    bad = "e,too,many,fields,1.0,extra\nf,No category,,Ember,2.0\ng h,Spaced id,lamp,Gale,3.0\n"
+    bad += "i,Priceless,lamp,Halo,free\nj,Refund,lamp,Halo,-1\nk,Unpriced,lamp,Halo,\n"
+    s3.put_object(Bucket=bucket, Key=layout.product_feed_key("2026-11-01"), Body=feed_csv(first))
+    second_feed = gzip.compress((feed_csv(second) + bad).encode())
+    s3.put_object(
+        Bucket=bucket, Key=layout.product_feed_key("2026-11-02") + ".gz", Body=second_feed
+    )
+    s3.put_object(Bucket=bucket, Key=f"{layout.PRODUCT_FEED_PREFIX}notes.csv", Body=feed_csv(first))
+    args = _args(cloud, bucket, unique, f"test.nothing.{unique}")  # no events: a feed alone
+    for _ in range(2):  # a rerun rebuilds the same table and the same quarantine
+        summary = _job().main(args.to_argv())
+        assert summary["products"] == {"staged": 5, "quarantined": 5 + len(first)}
+    rows = {r["item_id"]: r for r in spark.table(f"test_{unique}.products").collect()}
+    assert {i: (r["category"], str(r["feed_date"])) for i, r in rows.items()} == {
+        "a": ("lamp", "2026-11-02"),
+        "b": ("teapot", "2026-11-02"),
+        "c": ("tent", "2026-11-01"),  # no longer in the feed: its last row stays
+        "d": ("sofa", "2026-11-02"),
+        "k": ("lamp", "2026-11-02"),  # a product without a price is still a product
+    }
+    assert rows["k"]["price"] is None and rows["d"]["price"] == 450.0
+    quarantined = spark.read.json(f"s3a://{bucket}/quarantine/stage=stage/source=products/")
+    reasons = sorted(r["reason"] for r in quarantined.collect())
+    assert reasons == [
+        "bad_price", "bad_price", "feed_name_without_a_day", "feed_name_without_a_day",
+        "feed_name_without_a_day", "item_id_not_a_token", "malformed_row",
+        "missing_fields:category",
+    ]  # fmt: skip
+    from shoprec.spark.products import categories
+
+    assert dict(categories(spark, args.database).collect()) == {
+        i: r["category"] for i, r in rows.items()
+    }

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from training_data import write_training_set
+from training_data import category, write_training_set
 
 from shoprec import serving
 from shoprec.contracts import TrainingHyperparameters
@@ -113,6 +113,13 @@ def test_writes_model_artifacts_report_and_an_honest_manifest(cycles):
     assert manifest["gate"]["champion_version"] is None
     # The walk is learnable in order; V-SKNN ignores order: the model serves.
     assert (manifest["gate"]["decision"], manifest["gate"]["serve"]) == ("promote", "model")
+    item_ids = json.loads((model / "vocabulary.json").read_text())
+    categories = json.loads((model / "categories.json").read_text())
+    # the feed's categories, aligned with the vocabulary; the new items of the latest day have
+    # theirs too; padding and the item the feed lacks (1064) have none
+    expected = [None] + [None if i == "1064" else category(i) for i in item_ids[1:]]
+    assert categories == expected and "1063" in item_ids and "1064" in item_ids
+    assert manifest["categorised_items"] == len(item_ids) - 2
     report = (model / "report.html").read_text()
     assert report.count("<svg") == 4 and "<script" not in report
     assert (model / "saved_model" / "1" / "saved_model.pb").exists()

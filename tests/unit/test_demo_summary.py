@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from shoprec.local.demo import ask, cycles_that_worked
-from shoprec.local.summary import feedback_lines, serving_line
+from shoprec.local.summary import feedback_lines, reconciliation, serving_line
 
 pytestmark = pytest.mark.unit
 
@@ -83,3 +83,16 @@ def test_the_demo_shows_the_runs_that_did_the_work_between_those_it_waited_for()
     runs, shown = cycles_that_worked(every, [run("r1"), run("r4")], reports.__getitem__)
     assert [r["dag_run_id"] for r in runs] == ["r1", "r3", "r4"]
     assert shown == [reports["r1"], reports["r3"], reports["r4"]]
+
+
+def test_the_reconciliation_counts_each_source_and_the_product_feeds():
+    collect = {"source": "weblog", "objects": {"new": 2}, "lines": 10, "events": 8, "pending": [],
+               "quarantined": {"malformed_line": 1}, "filtered": {"asset": 1}, "published": 8}  # fmt: skip
+    staged = {"read": 8, "staged": 7, "duplicates": 1, "quarantined": 0}
+    report = {"collect": collect, "stage_events": staged, "reconcile": {"checks": {"x": True}}}
+    without_feed = reconciliation(report)
+    assert without_feed[-1] == "  ok       x" and len(without_feed) == 5
+    staged["products"] = {"staged": 612, "quarantined": 3}
+    assert reconciliation(report)[4] == (
+        "product feeds                   612  products staged + quarantined rows 3"
+    )
