@@ -9,6 +9,14 @@
 * ``popular``: the most popular items, for a session without a known item (either tier),
   and everything the packaged fallback (``PopularRecommender``) answers while no champion
   can be loaded.
+* ``category_popular``: the popular order restricted to the categories asked for.
+
+Every tier takes the same filters: items to exclude, categories to keep (an item in one of
+them) and categories to exclude; an answer holds k items while k eligible items exist. The
+categories are the product feed's (``categories.json``, optional): an item the feed does
+not list is in no category, and so is every item of a folder without the file and of the
+packaged fallback, where a category filter to keep leaves no item eligible (an empty answer,
+not an error).
 
 ``load`` reads which tier a folder serves from the gate decision in its manifest.
 """
@@ -25,11 +33,17 @@ from typing import Any
 import numpy as np
 
 from shoprec.knn import SessionIndex
-from shoprec.layout import KNN_FILE, MANIFEST_FILE, VOCABULARY_FILE, WEIGHTS_FILE
+from shoprec.layout import (
+    CATEGORIES_FILE,
+    KNN_FILE,
+    MANIFEST_FILE,
+    VOCABULARY_FILE,
+    WEIGHTS_FILE,
+)
 from shoprec.model import PADDING, left_pad
 from shoprec.ranking import popularity_order, top_k
 from shoprec.registry import served_tier
-from shoprec.tiers import MODEL, POPULAR, VSKNN, VSKNN_IDF
+from shoprec.tiers import CATEGORY_POPULAR, MODEL, POPULAR, VSKNN, VSKNN_IDF
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -96,15 +110,22 @@ class Recommendation:
 
 
 class Recommender:
-    """What the tiers share: the folder's vocabulary and manifest, and the popular order for
-    a session without a known item (the manifest's popular items, then the rest of the
-    catalogue). A tier implements ``_ranked``, ``_because`` and ``_similar``."""
+    """What the tiers share: the folder's vocabulary, manifest and categories (each item's,
+    None where unknown), the filters, and the popular order for a session without a known
+    item (the manifest's popular items, then the rest of the catalogue). A tier implements
+    ``_ranked``, ``_because`` and ``_similar``."""
 
     tier = ""
 
-    def __init__(self, item_ids: list[str], manifest: dict[str, Any]):
+    def __init__(
+        self,
+        item_ids: list[str],
+        manifest: dict[str, Any],
+        categories: list[str | None] | None = None,
+    ):
         self.item_ids, self.manifest = item_ids, manifest
         self.index = {item: i for i, item in enumerate(item_ids) if i > 0}
+        self.category_items = _items_by_category(categories or [])
         popular = [self.index[i] for i in manifest["popular_items"] if i in self.index]
         rest = np.ones(len(item_ids), dtype=bool)
         rest[[0, *popular]] = False
@@ -121,28 +142,67 @@ class Recommender:
     def _indices(self, items: Collection[str]) -> list[int]:
         return [self.index[i] for i in items if i in self.index]
 
+    def _in_categories(self, categories: Collection[str]) -> np.ndarray:
+        none = np.empty(0, dtype=np.int64)
+        return np.concatenate([none, *(self.category_items.get(c, none) for c in set(categories))])
+
+    def _eligible(
+        self,
+        exclude: Collection[str],
+        categories: Collection[str],
+        exclude_categories: Collection[str],
+    ) -> np.ndarray:
+        """Per item index, whether an answer may hold it: in one of ``categories`` (where
+        any are given), in none of ``exclude_categories`` and not in ``exclude``; never the
+        padding."""
+        eligible = np.full(len(self.item_ids), not categories)
+        eligible[self._in_categories(categories)] = True
+        eligible[self._in_categories(exclude_categories)] = False
+        eligible[[0, *self._indices(set(exclude))]] = False
+        return eligible
+
     def recommend(
-        self, session_items: list[str], k: int, exclude: Collection[str] = ()
+        self,
+        session_items: list[str],
+        k: int,
+        exclude: Collection[str] = (),
+        categories: Collection[str] = (),
+        exclude_categories: Collection[str] = (),
     ) -> Recommendation:
-        """The k best items not in ``exclude`` (fewer only where fewer are eligible)."""
+        """The k best items not in ``exclude``, in one of ``categories`` where any are given
+        and in none of ``exclude_categories`` (fewer only where fewer are eligible)."""
         known = self._indices(session_items)
-        excluded = np.asarray([0, *self._indices(set(exclude))], dtype=np.int64)
-        k = min(k, len(self.item_ids) - len(excluded))
+        eligible = self._eligible(exclude, categories, exclude_categories)
         if not known:
-            return self.popular_items(k, excluded)
-        top, scores = self._ranked(known, k, excluded)
+            return self._popular_answer(k, eligible, categories)
+        top, scores = self._ranked(known, min(k, int(np.count_nonzero(eligible))), eligible)
         because = [self.item_ids[known[i]] if i >= 0 else None for i in self._because(known, top)]
         return Recommendation(self._named(top, scores), self.tier, because)
 
-    def popular_items(self, k: int, excluded: np.ndarray | None = None) -> Recommendation:
-        """The k most popular items not excluded; rank-based scores, best first."""
-        top, scores = self._popular(k, excluded)
-        return Recommendation(self._named(top, scores), POPULAR, [None] * len(top))
+    def popular_items(self, k: int, categories: Collection[str] = ()) -> Recommendation:
+        """The k most popular items (of ``categories`` where any are given: tier
+        ``category_popular``); rank-based scores, best first."""
+        return self._popular_answer(k, self._eligible((), categories, ()), categories)
 
-    def _popular(self, k: int, excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        order = self.popular if excluded is None else self.popular[~np.isin(self.popular, excluded)]
-        top = order[:k]
+    def _popular_answer(
+        self, k: int, eligible: np.ndarray, categories: Collection[str]
+    ) -> Recommendation:
+        top, scores = self._popular(k, eligible)
+        tier = CATEGORY_POPULAR if categories else POPULAR
+        return Recommendation(self._named(top, scores), tier, [None] * len(top))
+
+    def _popular(self, k: int, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The k most popular eligible items, and rank-based scores."""
+        ineligible = len(eligible) - int(np.count_nonzero(eligible))
+        head = self.popular[: k + ineligible]  # the first k eligible items are in it
+        top = head[eligible[head]][:k]
         return top, 1.0 / (np.arange(len(top)) + 1.0)
+
+    def _all_but(self, item: int) -> np.ndarray:
+        """Every item eligible but ``item`` (and the padding)."""
+        eligible = np.ones(len(self.item_ids), dtype=bool)
+        eligible[[0, item]] = False
+        return eligible
 
     def similar(self, item_id: str, k: int) -> Recommendation | None:
         """The k items most like ``item_id`` (None: not in the catalogue)."""
@@ -157,10 +217,10 @@ class Recommender:
         return [(self.item_ids[i], float(s)) for i, s in zip(top, scores, strict=True)]
 
     def _ranked(
-        self, known: list[int], k: int, excluded: np.ndarray
+        self, known: list[int], k: int, eligible: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The k best item indices not excluded for a session of known items, best first,
-        and their scores."""
+        """The k best eligible item indices for a session of known items, best first, and
+        their scores (k: at most the eligible items)."""
         raise NotImplementedError
 
     def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
@@ -180,8 +240,14 @@ class SessionRecommender(Recommender):
 
     tier = MODEL
 
-    def __init__(self, scorer: SessionScorer, item_ids: list[str], manifest: dict[str, Any]):
-        super().__init__(item_ids, manifest)
+    def __init__(
+        self,
+        scorer: SessionScorer,
+        item_ids: list[str],
+        manifest: dict[str, Any],
+        categories: list[str | None] | None = None,
+    ):
+        super().__init__(item_ids, manifest, categories)
         self.scorer = scorer
         self.max_length = int(manifest["hyperparameters"]["max_length"])
 
@@ -189,7 +255,7 @@ class SessionRecommender(Recommender):
     def load(cls, directory: Path) -> SessionRecommender:
         with np.load(directory / WEIGHTS_FILE) as data:
             weights = {name: data[name] for name in data.files}
-        return cls(SessionScorer(weights), *_vocabulary_and_manifest(directory))
+        return cls(SessionScorer(weights), *_catalogue(directory))
 
     @cached_property
     def unit_embeddings(self) -> list[np.ndarray]:
@@ -205,12 +271,12 @@ class SessionRecommender(Recommender):
         return sum(u[rows] @ u[columns].T for u in units) / len(units)
 
     def _ranked(
-        self, known: list[int], k: int, excluded: np.ndarray
+        self, known: list[int], k: int, eligible: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         logits = self.scorer.scores(left_pad([known[-self.max_length :]], self.max_length))[0]
         best = logits.max()
         total = np.exp(logits[1:] - best).sum()  # probabilities over the whole catalogue
-        logits[excluded] = -np.inf
+        logits[~eligible] = -np.inf
         top = np.argpartition(-logits, k - 1)[:k]
         top = top[np.argsort(-logits[top], kind="stable")]
         return top, np.exp(logits[top] - best) / total
@@ -234,29 +300,32 @@ class KnnRecommender(Recommender):
     tier = VSKNN
 
     def __init__(
-        self, index: SessionIndex, idf: bool, item_ids: list[str], manifest: dict[str, Any]
+        self,
+        index: SessionIndex,
+        idf: bool,
+        item_ids: list[str],
+        manifest: dict[str, Any],
+        categories: list[str | None] | None = None,
     ):
-        super().__init__(item_ids, manifest)
+        super().__init__(item_ids, manifest, categories)
         self.sessions = index
         self.weights = index.idf() if idf else None
         self.popularity = popularity_order(index.clicks)
 
     @classmethod
     def load(cls, directory: Path, idf: bool) -> KnnRecommender:
-        return cls(
-            SessionIndex.load(directory / KNN_FILE), idf, *_vocabulary_and_manifest(directory)
-        )
+        return cls(SessionIndex.load(directory / KNN_FILE), idf, *_catalogue(directory))
 
-    def _top(self, scores: np.ndarray, k: int, excluded: np.ndarray) -> np.ndarray:
+    def _top(self, scores: np.ndarray, k: int, eligible: np.ndarray) -> np.ndarray:
         ranked = scores.copy()
-        ranked[excluded] = -1.0  # after every eligible item, even those without a vote
+        ranked[~eligible] = -1.0  # after every eligible item, even those without a vote
         return top_k(ranked[None, :], self.popularity, k)[0]
 
     def _ranked(
-        self, known: list[int], k: int, excluded: np.ndarray
+        self, known: list[int], k: int, eligible: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         scores = self.sessions.scores(known, self.weights)
-        top = self._top(scores, k, excluded)
+        top = self._top(scores, k, eligible)
         return top, scores[top] / max(scores.sum(), 1e-12)
 
     def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
@@ -266,14 +335,15 @@ class KnnRecommender(Recommender):
     def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         together = self.sessions.co_occurrence([item], np.arange(self.sessions.catalogue))[0]
         share = together / max(together[item], 1)  # of the sessions that hold the item
-        top = self._top(share, k, np.asarray([0, item]))
+        top = self._top(share, k, self._all_but(item))
         return top, share[top], share[top] > 0
 
 
 class PopularRecommender(Recommender):
     """The API's packaged fallback (``chalicelib.fallback``): a list of popular items that
     answers every request while no champion can be loaded (a cold start with S3 unreachable,
-    or before the first promotion). Every answer, similar items included, is that order."""
+    or before the first promotion). Every answer, similar items included, is that order.
+    It knows no categories: a category filter to keep leaves no item eligible."""
 
     tier = POPULAR
 
@@ -294,21 +364,40 @@ class PopularRecommender(Recommender):
         return cls([PADDING, *items], manifest)
 
     def _ranked(
-        self, known: list[int], k: int, excluded: np.ndarray
+        self, known: list[int], k: int, eligible: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        return self._popular(k, excluded)
+        return self._popular(k, eligible)
 
     def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
         return np.full(len(top), -1)
 
     def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        top, scores = self._popular(k, np.asarray([0, item]))
+        top, scores = self._popular(k, self._all_but(item))
         return top, scores, np.zeros(len(top), dtype=bool)
 
 
-def _vocabulary_and_manifest(directory: Path) -> tuple[list[str], dict[str, Any]]:
+def _items_by_category(categories: list[str | None]) -> dict[str, np.ndarray]:
+    """Each category's item indices (built once per loaded model: a filter costs a lookup)."""
+    by_category: dict[str, list[int]] = {}
+    for index, category in enumerate(categories):
+        if index > 0 and category is not None:
+            by_category.setdefault(category, []).append(index)
+    return {c: np.asarray(items, dtype=np.int64) for c, items in by_category.items()}
+
+
+def _catalogue(directory: Path) -> tuple[list[str], dict[str, Any], list[str | None] | None]:
+    """A folder's vocabulary, manifest and, where it has them, the items' categories."""
     item_ids = json.loads((directory / VOCABULARY_FILE).read_text())
-    return item_ids, json.loads((directory / MANIFEST_FILE).read_text())
+    manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    path = directory / CATEGORIES_FILE
+    if not path.exists():  # trained before the product feed: no item has a category
+        return item_ids, manifest, None
+    categories = json.loads(path.read_text())
+    if len(categories) != len(item_ids):
+        raise ValueError(
+            f"{path}: {len(categories)} categories for a vocabulary of {len(item_ids)} items"
+        )
+    return item_ids, manifest, categories
 
 
 def load(directory: Path) -> Recommender:

@@ -101,6 +101,42 @@ def test_filtered_answers_hold_exactly_k_eligible_items_each_explained(tmp_path,
     assert popular.because == [None, None]
 
 
+SHOP_ITEMS = [f"i{n}" for n in range(1, 31)]
+SHOP_CATEGORIES = [None if n % 7 == 0 else ("shoes", "hats", "bags")[n % 3] for n in range(1, 31)]
+
+
+@pytest.mark.parametrize("gate", [{"serve": "model"}, {"serve": "vsknn"}])
+@pytest.mark.parametrize(
+    ("filters", "keeps"),
+    [
+        ({"categories": ["shoes", "socks"]}, {"shoes"}),
+        ({"categories": ["shoes", "bags"], "exclude_categories": ["bags"]}, {"shoes"}),
+        ({"exclude_categories": ["shoes", "hats"]}, {"bags", None}),
+    ],
+)
+def test_a_filtered_answer_is_the_whole_ranking_of_the_eligible_items(
+    tmp_path, gate, filters, keeps
+):
+    sessions = [[n, n % 30 + 1, 3 * n % 30 + 1] for n in range(1, 31)]
+    folder = write_tiny_model(
+        tmp_path, "v1", gate, catalogue=(SHOP_ITEMS, sessions), categories=SHOP_CATEGORIES
+    )
+    served, category = serving.load(folder), dict(zip(SHOP_ITEMS, SHOP_CATEGORIES, strict=True))
+    for session in (["i1", "i2"], []):
+        ranking = [item for item, _ in served.recommend(session, 30).items]
+        eligible = [item for item in ranking if category[item] in keeps and item != "i3"]
+        answer = served.recommend(session, 5, exclude={"i3"}, **filters)
+        assert [item for item, _ in answer.items] == eligible[:5]
+    cold = served.recommend([], 5, **filters).tier
+    assert cold == ("category_popular" if "categories" in filters else "popular")
+
+
+def test_categories_that_do_not_match_the_vocabulary_are_a_damaged_folder(tmp_path):
+    folder = write_tiny_model(tmp_path, "v1", categories=["shoes"])
+    with pytest.raises(ValueError, match="categories.json: 2 categories for a vocabulary of 6"):
+        serving.load(folder)
+
+
 def test_the_vsknn_tier_fills_from_the_popular_order_and_says_so(tmp_path):
     floor = serving.load(write_tiny_model(tmp_path, "v1", {"serve": "vsknn"}))
     result = floor.recommend(["d"], 4)  # d and e have votes; a and c are the popular fill
@@ -137,6 +173,7 @@ def test_the_packaged_fallback_answers_its_popular_order_to_every_request(tmp_pa
     assert [i for i, _ in fallback.recommend([], 2).items] == ["c", "a"]
     similar = fallback.similar("c", 2)
     assert [i for i, _ in similar.items] == ["a", "b"] and similar.because == [None, None]
+    assert fallback.recommend([], 2, categories=["shoes"]).items == []  # it knows none
     path.write_text('{"from": "hand", "popular_items": []}')
     with pytest.raises(ValueError, match="popular_items is empty"):
         serving.PopularRecommender.load(path)
