@@ -22,6 +22,7 @@ from chalicelib.requests import (
     BadRequest,
     check_item_id_lengths,
     parse_k,
+    parse_popular_query,
     parse_recommendation_request,
 )
 from shoprec import aws, serving
@@ -141,13 +142,23 @@ def health() -> dict:
 def recommendations() -> dict:
     """The k items the session is most likely to click next.
 
-    Excluded items (exclude_items, and the session's own with exclude_seen) never appear;
-    the answer still holds k items while k eligible items exist. A session without a known
-    item gets the popular items; a tier with too few items fills from the popular order.
+    Excluded items (exclude_items, the session's own with exclude_seen, its purchased_items
+    with exclude_purchased) never appear, nor items of exclude_categories; with categories,
+    only items of one of them (an empty list: every item). The answer still holds k items
+    while k eligible items exist, and fewer, down to none, where fewer do: an unknown
+    category, or a model without the product feed's categories, has no items. A session
+    without a known item gets the popular items (tier category_popular with categories);
+    a tier with too few items fills from the popular order.
     """
     request = parse_recommendation_request(app.current_request.raw_body)
     model = champion().get()
-    answer = model.recommend(request.session_items, request.k, request.excluded)
+    answer = model.recommend(
+        request.session_items,
+        request.k,
+        request.excluded,
+        request.categories,
+        request.exclude_categories,
+    )
     return _served(answer, model)
 
 
@@ -170,13 +181,18 @@ def similar_items(item_id: str) -> dict:
 
 
 @app.route("/popular", methods=["GET"], api_key_required=True)
-@documented(schemas.ITEMS_ANSWER, query={"k": schemas.K})
+@documented(schemas.ITEMS_ANSWER, query={"k": schemas.K, "category": schemas.CATEGORY})
 @_errors_answered
 def popular() -> dict:
-    """The k most popular items of the served model's training window."""
-    k = parse_k(app.current_request.query_params)
+    """The k most popular items of the served model's training window.
+
+    With category, the most popular items of that category (tier category_popular): fewer
+    than k where it has fewer, none for an unknown category or a model without the product
+    feed's categories.
+    """
+    k, category = parse_popular_query(app.current_request.query_params)
     model = champion().get()
-    return _served(model.popular_items(k), model)
+    return _served(model.popular_items(k, [category] if category is not None else []), model)
 
 
 @app.route("/models/current", methods=["GET"], api_key_required=True)

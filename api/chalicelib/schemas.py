@@ -6,12 +6,23 @@ the routes (``openapi.document``), and the tests check answers against it.
 
 from __future__ import annotations
 
-from chalicelib.requests import DEFAULT_K, MAX_BODY_BYTES, MAX_ITEM_ID_LENGTH, MAX_ITEMS, MAX_K
+from chalicelib.requests import (
+    DEFAULT_K,
+    MAX_BODY_BYTES,
+    MAX_CATEGORIES,
+    MAX_CATEGORY_LENGTH,
+    MAX_ITEM_ID_LENGTH,
+    MAX_ITEMS,
+    MAX_K,
+)
 from shoprec.tiers import SERVED
 
 STRING = {"type": "string"}
 ITEM_ID = {"type": "string", "maxLength": MAX_ITEM_ID_LENGTH}
 ITEM_IDS = {"type": "array", "maxItems": MAX_ITEMS, "items": ITEM_ID}
+CATEGORY = {"type": "string", "maxLength": MAX_CATEGORY_LENGTH}  # the product feed's
+CATEGORIES = {"type": "array", "maxItems": MAX_CATEGORIES, "items": CATEGORY}
+FALSE_BY_DEFAULT = {"type": "boolean", "default": False}
 K = {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K}
 TIER = {"type": "string", "enum": list(SERVED)}
 
@@ -29,7 +40,7 @@ def _object(properties: dict, optional: tuple[str, ...] = ()) -> dict:
 ERROR = _object(
     {
         "error": STRING,
-        "field": {  # the input at fault: "body", a body field, "k", "item_id"; null if none
+        "field": {  # the input at fault: "body", a body field or a parameter; null if none
             "type": "string",
             "nullable": True,
         },
@@ -41,9 +52,21 @@ RECOMMENDATION_REQUEST = _object(
         "session_items": ITEM_IDS,
         "k": K,
         "exclude_items": ITEM_IDS,
-        "exclude_seen": {"type": "boolean", "default": False},
+        "exclude_seen": FALSE_BY_DEFAULT,
+        "purchased_items": ITEM_IDS,
+        "exclude_purchased": FALSE_BY_DEFAULT,
+        "categories": CATEGORIES,
+        "exclude_categories": CATEGORIES,
     },
-    optional=("k", "exclude_items", "exclude_seen"),
+    optional=(
+        "k",
+        "exclude_items",
+        "exclude_seen",
+        "purchased_items",
+        "exclude_purchased",
+        "categories",
+        "exclude_categories",
+    ),
 ) | {"description": f"At most {MAX_BODY_BYTES} bytes of JSON."}
 
 EXPLANATION = {

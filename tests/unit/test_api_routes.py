@@ -48,11 +48,19 @@ def shown(monkeypatch):
     return log
 
 
+# The product feed's categories of a..e (e: not in the feed); the popular order is c a b e d.
+CATEGORIES = ["shoes", "hats", "shoes", "bags", None]
+
+
+def _serving(monkeypatch, model: serving.Recommender) -> Client:
+    monkeypatch.setattr(api, "champion", lambda: Serving(model))
+    return Client(api.app)
+
+
 @pytest.fixture(params=["model", "vsknn"])
 def client(request, tmp_path, monkeypatch, shown):
-    model = serving.load(write_tiny_model(tmp_path, "v1", {"serve": request.param}))
-    monkeypatch.setattr(api, "champion", lambda: Serving(model))
-    with Client(api.app) as client:
+    folder = write_tiny_model(tmp_path, "v1", {"serve": request.param}, categories=CATEGORIES)
+    with _serving(monkeypatch, serving.load(folder)) as client:
         yield client
 
 
@@ -102,6 +110,86 @@ def test_filters_still_answer_k_items(client):
     assert len(answer["items"]) == 3 and "b" not in [i["item_id"] for i in answer["items"]]
 
 
+def _ids(response) -> list[str]:
+    assert response.status_code == 200
+    return [item["item_id"] for item in response.json_body["items"]]
+
+
+def test_a_category_filter_keeps_only_its_items_and_still_answers_k(client):
+    shoes = {"session_items": ["a", "b"], "categories": ["shoes"]}
+    assert sorted(_ids(_post(client, shoes | {"k": 2}))) == ["a", "c"]
+    assert sorted(_ids(_post(client, shoes | {"k": 3}))) == ["a", "c"]  # the only shoes
+    either = _post(client, shoes | {"k": 3, "categories": ["shoes", "bags"]})
+    assert sorted(_ids(either)) == ["a", "c", "d"]
+    assert either.json_body["tier"] in ("model", "vsknn")
+    two = _ids(_post(client, shoes | {"k": 2, "categories": ["shoes", "bags"]}))
+    assert len(two) == 2 and set(two) <= {"a", "c", "d"}
+    cold = _post(client, {"session_items": ["nope"], "k": 3, "categories": ["hats", "bags"]})
+    assert _ids(cold) == ["b", "d"] and cold.json_body["tier"] == "category_popular"
+    unfiltered = _post(client, {"session_items": [], "k": 2, "categories": []})
+    assert unfiltered.json_body["tier"] == "popular" and _ids(unfiltered) == ["c", "a"]
+
+
+def test_excluded_categories_keep_the_items_outside_the_feed(client):
+    answer = _post(client, {"session_items": ["a"], "k": 5, "exclude_categories": ["shoes"]})
+    assert sorted(_ids(answer)) == ["b", "d", "e"]
+    shoes = {"session_items": ["a"], "k": 5, "categories": ["shoes", "bags"]}
+    shoes |= {"exclude_categories": ["bags"], "exclude_items": ["c"]}
+    assert _ids(_post(client, shoes)) == ["a"]
+
+
+def test_purchased_items_are_excluded_only_when_asked(client):
+    bought = {"session_items": ["a"], "k": 5, "purchased_items": ["b", "c"]}
+    assert sorted(_ids(_post(client, bought))) == ["a", "b", "c", "d", "e"]
+    answer = _post(client, bought | {"exclude_purchased": True})
+    assert sorted(_ids(answer)) == ["a", "d", "e"]  # all eligible: 3 of k=5
+    cold = _post(client, bought | {"session_items": [], "k": 2, "exclude_purchased": True})
+    assert _ids(cold) == ["a", "e"]
+
+
+def test_an_unknown_category_answers_no_items(client):
+    for answer in (
+        _post(client, {"session_items": ["a"], "categories": ["socks"]}),
+        _post(client, {"session_items": [], "categories": ["socks"]}),
+        client.http.get("/popular?category=socks"),
+    ):
+        assert _ids(answer) == []
+    assert answer.json_body["tier"] == "category_popular"
+
+
+def test_popular_of_a_category(client, shown):
+    shoes = client.http.get("/popular?category=shoes&k=1")
+    assert _ids(shoes) == ["c"] and shoes.json_body["tier"] == "category_popular"
+    assert _ids(client.http.get("/popular?category=shoes")) == ["c", "a"]
+    assert _ids(client.http.get("/popular?category=&k=3")) == []  # no item's category is ""
+    assert shown.lines[0]["tier"] == "category_popular"
+
+
+@pytest.mark.parametrize("serve", ["model", "vsknn"])
+def test_a_model_without_the_feeds_categories_serves_and_a_category_keeps_no_item(
+    tmp_path, monkeypatch, shown, serve
+):
+    folder = write_tiny_model(tmp_path, "v0", {"serve": serve})
+    with _serving(monkeypatch, serving.load(folder)) as client:
+        session = {"session_items": ["a"], "k": 3}
+        assert len(_ids(_post(client, session))) == 3
+        assert _ids(_post(client, session | {"categories": ["shoes"]})) == []
+        assert len(_ids(_post(client, session | {"exclude_categories": ["shoes"]}))) == 3
+        assert _ids(client.http.get("/popular?category=shoes")) == []
+        assert _ids(client.http.get("/popular?k=2")) == ["c", "a"]
+
+
+def test_the_packaged_fallback_keeps_no_item_for_a_category(tmp_path, monkeypatch, shown):
+    path = tmp_path / "fallback.json"
+    path.write_text('{"from": "v7", "popular_items": ["c", "a", "b"]}')
+    with _serving(monkeypatch, serving.PopularRecommender.load(path)) as client:
+        answer = _post(client, {"session_items": ["a"], "categories": ["shoes"]})
+        assert _ids(answer) == [] and answer.json_body["tier"] == "popular"
+        assert _ids(client.http.get("/popular?category=shoes")) == []
+        unfiltered = _post(client, {"session_items": [], "exclude_categories": ["shoes"]})
+        assert _ids(unfiltered) == ["c", "a", "b"]
+
+
 def test_similar_popular_and_current_model(client):
     similar = client.http.get("/items/d/similar?k=2").json_body
     assert len(similar["items"]) == 2 and "d" not in [i["item_id"] for i in similar["items"]]
@@ -118,7 +206,9 @@ def test_similar_popular_and_current_model(client):
     [
         ("/popular?k=0", "k"),
         ("/popular?k=101", "k"),
-        ("/popular?category=shoes", "category"),  # no catalogue of categories yet
+        ("/popular?category=" + "x" * 129, "category"),
+        ("/popular?categories=shoes", "categories"),
+        ("/items/d/similar?category=shoes", "category"),  # /popular's alone
         ("/items/" + "x" * 129 + "/similar", "item_id"),
     ],
 )
