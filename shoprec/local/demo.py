@@ -58,12 +58,16 @@ def ask(port: int, method: str, path: str, body: dict[str, Any] | None = None) -
         return curl, f"HTTP {error.code} {error.read().decode()}"
 
 
-def samples(port: int, items: list[str]) -> list[tuple[str, str]]:
-    """One request to each endpoint of the API, on a real session of the data."""
+def samples(port: int, items: list[str], category: str) -> list[tuple[str, str]]:
+    """One request to each endpoint of the API, on a real session of the data, and the
+    category filters on the category of its last item."""
+    filtered = {"session_items": items, "k": 5, "categories": [category], "exclude_seen": True}
     return [
         ask(port, "POST", "/recommendations", {"session_items": items, "k": 5}),
+        ask(port, "POST", "/recommendations", filtered),
         ask(port, "GET", f"/items/{urllib.parse.quote(items[-1], safe='')}/similar?k=5"),
         ask(port, "GET", "/popular?k=5"),
+        ask(port, "GET", f"/popular?k=5&category={urllib.parse.quote(category, safe='')}"),
         ask(port, "GET", "/models/current"),
         ask(port, "GET", "/health"),
     ]
@@ -166,7 +170,8 @@ def main(argv: list[str]) -> None:
     print(f"API serves {serving_line(last['promote'])}")
     items = [str(item) for item in last["train"].get("sample_session", [])][:3]
     print("\nthe API, one request per endpoint (its OpenAPI document: GET /openapi.json):")
-    for curl, answer in samples(ports.api, items):
+    category = {p.id: p.category for p in shop.products(days - 1)}.get(items[-1], "")
+    for curl, answer in samples(ports.api, items, category):
         print(f"  {curl}\n  → {answer if len(answer) <= 600 else answer[:600] + ' …'}")
     print("\nthe loop's health, from the local CloudWatch (make status):")
     services.health(ports)

@@ -90,6 +90,30 @@ def test_api_serves_the_champion_per_contract(pipeline):
     assert status == 200 and len(fallback["items"]) == 20
 
 
+def test_the_api_filters_by_the_categories_of_the_shop_s_product_feed(pipeline):
+    """The feed went through staging and training into the model folder: the category
+    filters answer with the feed's categories."""
+    from shoprec.local.deliver_logs import SYNTHETIC_DAYS
+    from shoprec.search.catalogue import catalogue
+    from shoprec.sources import GROUP_SIZE, items_sold
+
+    _, report, base = pipeline
+    category = {p.id: p.category for p in catalogue(items_sold(SYNTHETIC_DAYS), GROUP_SIZE)}
+    session = [str(i) for i in report["train"]["sample_session"]]
+    wanted = category[session[-1]]
+    body = {"session_items": session, "k": 5, "categories": [wanted]}
+    status, answer = _call(f"{base}/recommendations", json.dumps(body).encode())
+    assert status == 200 and answer["tier"] in ("model", "vsknn") and len(answer["items"]) == 5
+    assert {category[item["item_id"]] for item in answer["items"]} == {wanted}
+    body = {"session_items": session, "k": 20, "exclude_categories": [wanted]}
+    status, answer = _call(f"{base}/recommendations", json.dumps(body).encode())
+    assert status == 200 and len(answer["items"]) == 20
+    assert wanted not in {category[item["item_id"]] for item in answer["items"]}
+    status, popular = _call(f"{base}/popular?k=4&category={wanted}")
+    assert status == 200 and popular["tier"] == "category_popular"
+    assert [category[item["item_id"]] for item in popular["items"]] == [wanted] * 4
+
+
 @pytest.mark.parametrize(
     "body",
     [
