@@ -18,12 +18,17 @@ not list is in no category, and so is every item of a folder without the file an
 packaged fallback, where a category filter to keep leaves no item eligible (an empty answer,
 not an error).
 
-``load`` reads which tier a folder serves from the gate decision in its manifest.
+``load`` reads which tier a folder serves from the gate decision in its manifest. A request
+goes down a chain: the session model; where it fails (an error, scores that are not
+numbers), the V-SKNN floor of the same training run; where that has no answer (no
+neighbour voted for an eligible item), the popular items of the session items' categories;
+then the popular items.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
@@ -44,6 +49,8 @@ from shoprec.model import PADDING, left_pad
 from shoprec.ranking import popularity_order, top_k
 from shoprec.registry import served_tier
 from shoprec.tiers import CATEGORY_POPULAR, MODEL, POPULAR, VSKNN, VSKNN_IDF
+
+logger = logging.getLogger(__name__)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -125,7 +132,9 @@ class Recommender:
     ):
         self.item_ids, self.manifest = item_ids, manifest
         self.index = {item: i for i, item in enumerate(item_ids) if i > 0}
-        self.category_items = _items_by_category(categories or [])
+        self.categories = categories or [None] * len(item_ids)
+        self.category_items = _items_by_category(self.categories)
+        self.backup: Recommender | None = None  # the next tier of the chain (``load``)
         popular = [self.index[i] for i in manifest["popular_items"] if i in self.index]
         rest = np.ones(len(item_ids), dtype=bool)
         rest[[0, *popular]] = False
@@ -170,14 +179,41 @@ class Recommender:
         exclude_categories: Collection[str] = (),
     ) -> Recommendation:
         """The k best items not in ``exclude``, in one of ``categories`` where any are given
-        and in none of ``exclude_categories`` (fewer only where fewer are eligible)."""
+        and in none of ``exclude_categories`` (fewer only where fewer are eligible).
+
+        The chain of tiers: where this tier fails (an error, scores that are not numbers),
+        its ``backup`` answers, logged; where it has no answer (no neighbour voted for an
+        eligible item), the popular items of the session's categories, where k are
+        eligible; else the popular items."""
         known = self._indices(session_items)
         eligible = self._eligible(exclude, categories, exclude_categories)
         if not known:
             return self._popular_answer(k, eligible, categories)
-        top, scores = self._ranked(known, min(k, int(np.count_nonzero(eligible))), eligible)
+        try:
+            ranked = self._ranked(known, min(k, int(np.count_nonzero(eligible))), eligible)
+        except Exception:  # whatever broke in this tier, the next one answers
+            if self.backup is None:
+                raise
+            logger.exception("the %s tier failed; the %s tier answers", self.tier, self.backup.tier)
+            return self.backup.recommend(session_items, k, exclude, categories, exclude_categories)
+        if ranked is None:
+            return self._popular_of_session(known, k, eligible, categories)
+        top, scores = ranked
         because = [self.item_ids[known[i]] if i >= 0 else None for i in self._because(known, top)]
         return Recommendation(self._named(top, scores), self.tier, because)
+
+    def _popular_of_session(
+        self, known: list[int], k: int, eligible: np.ndarray, categories: Collection[str]
+    ) -> Recommendation:
+        """The popular items of the session items' categories where k of them are eligible,
+        else of every eligible item."""
+        session_categories = {self.categories[i] for i in known} - {None}
+        within = np.zeros_like(eligible)
+        within[self._in_categories(session_categories)] = True
+        within &= eligible
+        if np.count_nonzero(within) >= min(k, np.count_nonzero(eligible)) and within.any():
+            return self._popular_answer(k, within, session_categories)
+        return self._popular_answer(k, eligible, categories)
 
     def popular_items(self, k: int, categories: Collection[str] = ()) -> Recommendation:
         """The k most popular items (of ``categories`` where any are given: tier
@@ -218,9 +254,9 @@ class Recommender:
 
     def _ranked(
         self, known: list[int], k: int, eligible: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """The k best eligible item indices for a session of known items, best first, and
-        their scores (k: at most the eligible items)."""
+        their scores (k: at most the eligible items); None where the tier has no answer."""
         raise NotImplementedError
 
     def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
@@ -279,7 +315,10 @@ class SessionRecommender(Recommender):
         logits[~eligible] = -np.inf
         top = np.argpartition(-logits, k - 1)[:k]
         top = top[np.argsort(-logits[top], kind="stable")]
-        return top, np.exp(logits[top] - best) / total
+        scores = np.exp(logits[top] - best) / total
+        if not np.isfinite(scores).all():
+            raise FloatingPointError("the model's scores are not all finite numbers")
+        return top, scores
 
     def _because(self, known: list[int], top: np.ndarray) -> np.ndarray:
         return np.argmax(self._cosine(top, np.asarray(known)), axis=1)
@@ -325,6 +364,8 @@ class KnnRecommender(Recommender):
         self, known: list[int], k: int, eligible: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         scores = self.sessions.scores(known, self.weights)
+        if not scores[eligible].any():  # no neighbour voted for an eligible item
+            return None
         top = self._top(scores, k, eligible)
         return top, scores[top] / max(scores.sum(), 1e-12)
 
@@ -401,9 +442,23 @@ def _catalogue(directory: Path) -> tuple[list[str], dict[str, Any], list[str | N
 
 
 def load(directory: Path) -> Recommender:
-    """The tier a model folder serves: its deep model, or the V-SKNN floor (plain or idf)
-    where the gate let the floor serve."""
-    served = served_tier(json.loads((directory / MANIFEST_FILE).read_text()))
-    if served == MODEL:
-        return SessionRecommender.load(directory)
-    return KnnRecommender.load(directory, idf=served == VSKNN_IDF)
+    """The tier a model folder serves: its deep model, backed by the V-SKNN floor of the same
+    training run (the variant that scored better) where it fails, or the V-SKNN floor (plain
+    or idf) where the gate let the floor serve."""
+    manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    served = served_tier(manifest)
+    if served != MODEL:
+        return KnnRecommender.load(directory, idf=served == VSKNN_IDF)
+    model = SessionRecommender.load(directory)
+    model.backup = KnnRecommender.load(directory, idf=_better_floor(manifest) == VSKNN_IDF)
+    return model
+
+
+def _better_floor(manifest: dict[str, Any]) -> str:
+    """The V-SKNN variant with the higher MRR@20 at the gate (plain where unmeasured)."""
+    metrics = manifest.get("metrics", {})
+
+    def mrr(variant: str) -> float:
+        return float(metrics.get(variant, {}).get("mrr@20", 0.0))
+
+    return VSKNN_IDF if mrr(VSKNN_IDF) > mrr(VSKNN) else VSKNN

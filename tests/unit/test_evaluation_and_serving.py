@@ -191,3 +191,34 @@ def test_a_model_is_judged_on_the_sessions_that_end_after_its_data():
     assert ending_after(sessions, ends, "1970-01-01T00:03:20") == [[3, 4]]  # 200 s: not after
     assert ending_after(sessions, ends, "1970-01-01T00:01:40+00:00") == [[2, 3], [3, 4]]
     assert ending_after(sessions, ends, "1970-01-01T01:00:00+01:00") == sessions  # 0 s
+
+
+def test_a_failing_model_tier_hands_the_request_to_the_co_occurrence_tier(tmp_path, caplog):
+    """The chain model → V-SKNN of the same training run: an error or scores that are not
+    numbers in the model's tier are logged, and the floor answers."""
+    served = serving.load(write_tiny_model(tmp_path, "v1", {"serve": "model"}))
+    floor = serving.load(write_tiny_model(tmp_path / "f", "v1", {"serve": "vsknn"}))
+    assert served.tier == "model" and served.backup.tier == "vsknn"
+    expected = floor.recommend(["d"], 4, exclude={"a"})
+    served.scorer.weights["member0.item_bias"][:] = np.nan  # a damaged member
+    answer = served.recommend(["d"], 4, exclude={"a"})
+    assert (answer.tier, answer.items) == ("vsknn", expected.items)
+    assert "the model tier failed; the vsknn tier answers" in caplog.text
+    served.scorer = None  # any error
+    assert served.recommend(["d"], 4, exclude={"a"}).items == expected.items
+    assert serving.load(write_tiny_model(tmp_path / "n", "v1", {"serve": "model"})).recommend(
+        ["d"], 2).tier == "model"  # fmt: skip
+
+
+def test_without_a_neighbour_s_vote_the_popular_items_of_the_session_s_categories_answer(
+    tmp_path,
+):
+    """V-SKNN has no answer when no neighbour voted for an eligible item: the session's
+    categories' popular items answer while k of them are eligible, else the popular ones."""
+    folder = write_tiny_model(tmp_path, "v1", {"serve": "vsknn"}, categories=list("xyxyy"))
+    floor = serving.load(folder)
+    # [d]'s one neighbour session {d, e} votes for d and e only, both excluded
+    answer = floor.recommend(["d"], 1, exclude={"d", "e"})
+    assert (answer.tier, [i for i, _ in answer.items]) == ("category_popular", ["b"])
+    answer = floor.recommend(["d"], 3, exclude={"d", "e"})  # y holds one eligible item
+    assert (answer.tier, [i for i, _ in answer.items]) == ("popular", ["c", "a", "b"])
