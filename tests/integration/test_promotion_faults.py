@@ -16,7 +16,7 @@ import pytest
 from tiny_model import write_tiny_model
 
 from shoprec import aws, registry
-from shoprec.layout import CHAMPION_KEY, MODEL_FILES, LakeLayout
+from shoprec.layout import CATEGORIES_FILE, CHAMPION_KEY, MODEL_FILES, LakeLayout
 from shoprec.local.runtime import REPO, read_env_file, venv_python
 from tests.integration.lake_balance import serve_tiny_champion, served_version
 
@@ -268,6 +268,6 @@ def test_a_training_run_killed_mid_epoch_leaves_nothing_servable(lake, tmp_path)
     output = retried.communicate(timeout=600)[0]
     assert retried.returncode == 0, output
     model = registry.download(s3, layout, "v2", tmp_path / "v2")  # every file verifies
-    assert sorted(p.name for p in model.iterdir()) == sorted(MODEL_FILES)
+    assert sorted(p.name for p in model.iterdir()) == sorted([*MODEL_FILES, CATEGORIES_FILE])
     decided = registry.promote_if_accepted(s3, layout, "v2")
     assert served_version(layout.bucket) == ("v2" if decided["promoted"] else serving)
