@@ -125,7 +125,7 @@ def test_a_cycle_runs_each_stage_as_a_provider_operator_on_the_deployment(regist
     }
     assert channels["train"] == LAYOUT.uri(LAYOUT.training_prefix(run) + "train/")
     # no champion: no warm start
-    assert set(channels) == {"train", "validation", "latest", "vocabulary", "lineage"}
+    assert set(channels) == {"train", "validation", "latest", "vocabulary", "products", "lineage"}
     (package,) = sagemaker.list_model_packages(
         ModelPackageGroupName=DEPLOYMENT.model_package_group
     )["ModelPackageSummaryList"]
