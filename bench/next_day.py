@@ -66,11 +66,12 @@ def run_step(args: Sequence[str], log: Path, **env: str) -> None:
         raise SystemExit(f"{args[1]} failed (exit {done.returncode}); log {log}")
 
 
-def training_set(root: Path, cuts: int) -> Path:
-    """The training-set job's channels of train_tr minus its last ``cuts`` days."""
+def training_set(root: Path, cuts: int, source: Path = TRAIN_FILE, *options: object) -> Path:
+    """The training-set job's channels of ``source`` (train_tr) minus its last ``cuts`` days;
+    ``options``: bench/training_set.py's others."""
     channels = root / "training-set"
-    run_step([GLUE_PYTHON, REPO / "bench" / "training_set.py", TRAIN_FILE, channels,
-          "--cut-days", cuts], root / "training-set.log")  # fmt: skip
+    run_step([GLUE_PYTHON, REPO / "bench" / "training_set.py", source, channels,
+          "--cut-days", cuts, *options], root / "training-set.log")  # fmt: skip
     return channels
 
 

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 from next_day import (
-    GLUE_PYTHON,
     METRICS,
     REPO,
     SEEDS,
@@ -30,6 +29,7 @@ from next_day import (
     rounded,
     run_step,
     train,
+    training_set,
     training_window,
 )
 
@@ -50,13 +50,6 @@ BASELINE = "vsknn_idf"
 
 def _progress(message: str) -> None:
     print(f"[bench search_gain] {message}", file=sys.stderr, flush=True)
-
-
-def training_set(records: Path, root: Path, interactions: tuple[str, ...]) -> Path:
-    channels = root / "training-set"
-    run_step([GLUE_PYTHON, REPO / "bench" / "training_set.py", records, channels, "--records",
-              "--cut-days", 1, "--interactions", *interactions], root / "training-set.log")  # fmt: skip
-    return channels
 
 
 def _baseline(day: NextDay, window: list[list[str]], ends: list[float]) -> dict[str, float]:
@@ -104,7 +97,10 @@ def main() -> None:
         channels = {}
         for name, interactions in VARIANTS.items():
             (work / name).mkdir()
-            channels[name] = training_set(work / "shop" / "records", work / name, interactions)
+            records = work / "shop" / "records"
+            channels[name] = training_set(
+                work / name, 1, records, "--records", "--interactions", *interactions
+            )
         full = next(iter(VARIANTS))
         next_day = read_sessions(channels[full] / "next_day")[0]
         day = NextDay(training_window(channels[full])[0], next_day)
