@@ -23,7 +23,8 @@ TRAINING_SET_MANIFEST = "manifest.json"
 # latest: the validation window's sessions with every item, which the served model also
 # learns from after the gate (train.py); products: each staged product's category, which the
 # model folder carries (CATEGORIES_FILE).
-TRAINING_SET_CHANNELS = ("train", "validation", "latest", "vocabulary", "products")
+SESSION_CHANNELS = ("train", "validation", "latest")  # a person's sessions (erasure rewrites them)
+TRAINING_SET_CHANNELS = (*SESSION_CHANNELS, "vocabulary", "products")
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,12 @@ from pyspark.sql.utils import AnalysisException
 
 from shoprec import aws, logs
 from shoprec.contracts import ErasureJobArgs
-from shoprec.layout import TRAINING_SET_CHANNELS, TRAINING_SET_MANIFEST, LakeLayout
+from shoprec.layout import SESSION_CHANNELS, TRAINING_SET_MANIFEST, LakeLayout
 from shoprec.schema import PARTITION_COLUMNS
 from shoprec.spark.erasure import Folders, erase_rows, theirs
 from shoprec.spark.session import get_spark
 from shoprec.spark.sessions import assign_sessions
 from shoprec.spark.staging import partition_location, partition_spec
-
-SESSION_CHANNELS = [c for c in TRAINING_SET_CHANNELS if c != "vocabulary"]
 
 
 def main(argv: list[str]) -> dict[str, object]:
