@@ -95,6 +95,6 @@ def latest_products(feeds: DataFrame) -> tuple[DataFrame, DataFrame]:
 
 def categories(spark: SparkSession, database: str) -> DataFrame:
     """Each staged product's category (none before the first feed was staged)."""
-    if spark.catalog.tableExists(TABLE, database):
+    if spark.catalog.tableExists(f"`{database}`.`{TABLE}`"):
         return spark.table(f"`{database}`.`{TABLE}`").select("item_id", "category")
     return spark.createDataFrame([], "item_id string, category string")
