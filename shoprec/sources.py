@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shoprec.search.catalogue import Product, derived_catalogue
+from shoprec.search.catalogue import Product, catalogue, derived_catalogue
 from shoprec.weblog.render import render_line
 
 HOSTS = ("web-01", "web-02")
@@ -91,6 +91,14 @@ def replay_catalogue(path: Path) -> list[Product]:
         [item for _, item in sorted(clicks, key=lambda click: click[0])]
         for clicks in sessions.values()
     )
+
+
+def products_sold(dataset: Path | None, day_number: int) -> list[Product]:
+    """What the shop sells on its day ``day_number`` (from 0): the synthetic shop's items up
+    to that day, or the catalogue derived from the whole replayed ``dataset``."""
+    if dataset:
+        return replay_catalogue(dataset)
+    return catalogue(items_sold(day_number), GROUP_SIZE)
 
 
 def replay_yoochoose(path: Path) -> LogFiles:

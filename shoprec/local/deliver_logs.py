@@ -19,15 +19,8 @@ from pathlib import Path
 from shoprec import aws
 from shoprec.layout import LakeLayout
 from shoprec.local.runtime import LOCAL_BUCKET
-from shoprec.search.catalogue import Product, catalogue, feed_csv
-from shoprec.sources import (
-    GROUP_SIZE,
-    LogFiles,
-    generate_shop,
-    items_sold,
-    replay_catalogue,
-    replay_yoochoose,
-)
+from shoprec.search.catalogue import Product, feed_csv
+from shoprec.sources import LogFiles, generate_shop, products_sold, replay_yoochoose
 
 SYNTHETIC_DAYS = 3  # the synthetic shop's days it delivers
 
@@ -87,10 +80,10 @@ def main(argv: list[str]) -> dict[str, object]:
     if args.file:
         return ship(args.file, args.host, args.bucket)
     if args.dataset:
-        logs, products = replay_yoochoose(args.dataset), replay_catalogue(args.dataset)
+        logs = replay_yoochoose(args.dataset)
     else:
         logs = generate_shop(seed=args.seed, days=SYNTHETIC_DAYS)
-        products = catalogue(items_sold(SYNTHETIC_DAYS), GROUP_SIZE)
+    products = products_sold(args.dataset, SYNTHETIC_DAYS)  # every item it sold
     keys = deliver(logs, args.bucket)
     last_day = max(name.rsplit("access-", 1)[1][:10] for name in logs.files)
     deliver_feed(products, last_day, args.bucket)

@@ -41,7 +41,7 @@ from shoprec.sources import (
     LogFiles,
     generate_shop,
     items_sold,
-    replay_catalogue,
+    products_sold,
     replay_yoochoose,
 )
 
@@ -100,11 +100,8 @@ class Shop:
         _state_file().write_text(json.dumps({"dataset": self.dataset, "delivered": self.delivered}))
 
     def products(self, day_number: int) -> list[Product]:
-        """What the shop sells on its day ``day_number`` (from 0): the synthetic shop's items up
-        to that day, or the catalogue derived from the whole replayed file."""
-        if self.dataset:
-            return replay_catalogue(Path(self.dataset))
-        return catalogue(items_sold(day_number), GROUP_SIZE)
+        """What the shop sells on its day ``day_number`` (``shoprec.sources.products_sold``)."""
+        return products_sold(Path(self.dataset) if self.dataset else None, day_number)
 
     @staticmethod
     def engines() -> tuple[Solr, OpenSearch]:
